@@ -71,15 +71,17 @@ def _resolve(graph: tf.Graph, scope: str, name: str) -> tf.Tensor:
     raise KeyError(name)
 
 
-def _graph_reader(graph_def, input_name: str) -> Callable[[tf.Tensor, tuple[str, ...]], list[tf.Tensor]]:
+def _graph_reader(graph_def, input_name: str, aliases: dict[str, str] | None = None
+                  ) -> Callable[[tf.Tensor, tuple[str, ...]], list[tf.Tensor]]:
     cache: dict[tuple[str, ...], Callable] = {}
+    aliases = aliases or {}
 
     def build(names: tuple[str, ...]):
         def imported(x):
             tf.compat.v1.import_graph_def(graph_def, input_map={_tensor_name(input_name): x},
                                           name="import")
             graph = tf.compat.v1.get_default_graph()
-            return [_resolve(graph, "import", n) for n in names]
+            return [_resolve(graph, "import", aliases.get(n, n)) for n in names]
 
         spec = tf.TensorSpec([None, None, None, 3], tf.float32)
         return tf.compat.v1.wrap_function(imported, [spec])
@@ -126,9 +128,29 @@ def discover_layers(graph_def, input_name: str, image_shape: Sequence[int],
             continue
         if shape[-1] is None or shape[0] not in (1, None):
             continue
-        kind = "logits" if node.name == logits_layer else ("conv" if len(shape) == 4 else "dense")
+        if node.name == logits_layer:
+            kind = "logits"
+        elif types[node.name] == "Softmax":
+            kind = "probs"
+        else:
+            kind = "conv" if len(shape) == 4 else "dense"
         found.append(LayerInfo(node.name, int(shape[-1]), kind, types[node.name]))
     return tuple(found)
+
+
+def _shorten(layers: Sequence[LayerInfo], logits_layer: str | None):
+    """Layers renamed without their shared scope prefix, the logits name, and short→op aliases."""
+    parts = [l.name.split("/") for l in layers]
+    prefix = 0
+    while parts and all(len(p) > prefix + 1 for p in parts) and len({p[prefix] for p in parts}) == 1:
+        prefix += 1
+    if prefix == 0:
+        return tuple(layers), logits_layer, {}
+    aliases = {"/".join(p[prefix:]): l.name for p, l in zip(parts, layers)}
+    renamed = tuple(LayerInfo("/".join(p[prefix:]), l.depth, l.kind, l.description)
+                    for p, l in zip(parts, layers))
+    short_logits = next((k for k, v in aliases.items() if v == logits_layer), logits_layer)
+    return renamed, short_logits, aliases
 
 
 def from_graph_def(
@@ -142,15 +164,23 @@ def from_graph_def(
     name: str = "graph",
     synsets: Sequence[str] = (),
     info: dict | None = None,
+    short_names: bool = True,
 ) -> VisionModel:
-    """Wrap a frozen GraphDef (proto or ``.pb`` path) whose input takes NHWC images in ``value_range``."""
+    """Wrap a frozen GraphDef (proto or ``.pb`` path) whose input takes NHWC images in ``value_range``.
+
+    ``short_names`` drops the scope prefix that all discovered layers share (such as
+    ``StatefulPartitionedCall/...`` in frozen SavedModels) from the names users type.
+    """
     graph_def = read_graph_def(graph_def)
     node_names = {n.name for n in graph_def.node}
     if _op_name(input_name) not in node_names:
         placeholders = [n.name for n in graph_def.node if n.op == "Placeholder"]
         raise ModelError(f"graph has no input '{input_name}'; its placeholders are: {placeholders}")
+    aliases: dict[str, str] = {}
     if layers is None:
         layers = discover_layers(graph_def, input_name, image_shape, logits_layer)
+        if short_names:
+            layers, logits_layer, aliases = _shorten(layers, logits_layer)
     lo, hi = (float(v) for v in value_range)
     n_classes = next((l.depth for l in layers if l.name == logits_layer), 0)
 
@@ -164,7 +194,7 @@ def from_graph_def(
         value_range=(lo, hi),
         labels=tuple(labels) if labels is not None else tuple(f"class {i}" for i in range(n_classes)),
         preprocess=preprocess,
-        activations_fn=_graph_reader(graph_def, input_name),
+        activations_fn=_graph_reader(graph_def, input_name, aliases),
         logits_layer=logits_layer,
         synsets=tuple(synsets),
         info={"graph_def": graph_def, **(info or {})},

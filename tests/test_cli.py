@@ -1,0 +1,53 @@
+"""The lucid-atlas command as a user runs it: JSON last lines, clear errors, non-zero exits."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lucid_atlas import cli
+
+
+def _last_json(capsys):
+    out = capsys.readouterr().out.strip().splitlines()
+    return json.loads(out[-1])
+
+
+def test_models_lists_the_zoo(capsys):
+    assert cli.main(["models", "--json"]) == 0
+    summary = _last_json(capsys)
+    assert "efficientnet_lite0" in summary["models"] and summary["default"] == "efficientnet_lite0"
+
+
+def test_layers_of_unknown_model_fails_with_names(capsys):
+    assert cli.main(["layers", "no_such_net"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'no_such_net'" in err and "efficientnet_lite0" in err and "Traceback" not in err
+
+
+def test_layers_json(capsys, lite0):
+    assert cli.main(["layers", "efficientnet_lite0", "--json"]) == 0
+    summary = _last_json(capsys)
+    assert summary["layers"][0] == {"name": "stem", "depth": 32, "kind": "conv"}
+    assert summary["n_classes"] == 1000
+
+
+def test_evaluate_default_images_gives_per_image_predictions(capsys, lite0, tmp_path):
+    out = tmp_path / "pred.json"
+    assert cli.main(["evaluate", "efficientnet_lite0", "default", "--json", "--no-progress",
+                     "--out", str(out)]) == 0
+    summary = _last_json(capsys)
+    assert summary["n"] >= 10 and summary["top1"] is None
+    preds = json.loads(out.read_text())["predictions"]
+    chelsea = next(p for p in preds if p["image"].endswith("chelsea.png"))
+    assert any("cat" in t["class"] for t in chelsea["top"][:5])
+
+
+@pytest.mark.shared
+def test_evaluate_labelled_folder_json(capsys, lite0, imagenet_samples):
+    assert cli.main(["evaluate", "efficientnet_lite0", imagenet_samples, "--limit", "20",
+                     "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    assert summary["n"] == 20 and summary["n_labelled"] == 20 and summary["top1"] > 0.6
+    assert set(summary) >= {"n", "top1", "top5"}
