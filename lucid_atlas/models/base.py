@@ -56,7 +56,7 @@ class VisionModel:
 
     Images given to it are float NHWC batches with pixels in [0, 1]; ``preprocess`` maps them
     to whatever the network itself expects (``value_range`` says that range for users).
-    ``activations_fn(preprocessed, layer_names)`` returns one tensor per name.
+    ``activations_fn(preprocessed, layer_names, gradient_overrides)`` returns one tensor per name.
     """
 
     name: str
@@ -65,7 +65,7 @@ class VisionModel:
     value_range: tuple[float, float]
     labels: tuple[str, ...]
     preprocess: Callable[[tf.Tensor], tf.Tensor]
-    activations_fn: Callable[[tf.Tensor, tuple[str, ...]], Sequence[tf.Tensor]]
+    activations_fn: Callable[..., Sequence[tf.Tensor]]
     logits_layer: str | None = None
     synsets: tuple[str, ...] = ()
     label_offset: int = 0
@@ -100,13 +100,20 @@ class VisionModel:
         return layer
 
     # ---- computation ----------------------------------------------------------------------
-    def activations(self, images: tf.Tensor, layers: Sequence[str] | str) -> dict[str, tf.Tensor]:
-        """Activations of the named layers for images in [0, 1] (NHWC), differentiable."""
+    def activations(self, images: tf.Tensor, layers: Sequence[str] | str,
+                    gradient_overrides: Mapping[str, str] | None = None) -> dict[str, tf.Tensor]:
+        """Activations of the named layers for images in [0, 1] (NHWC), differentiable.
+
+        ``gradient_overrides`` (op type -> registered gradient name, e.g. for ReLU) applies when
+        called inside ``tf.function`` and differentiated with ``tf.gradients``.
+        """
         names = (layers,) if isinstance(layers, str) else tuple(dict.fromkeys(layers))
         for layer_name in names:
             self.layer(layer_name)
         images = tf.convert_to_tensor(images, tf.float32)
-        outputs = self.activations_fn(self.preprocess(images), names)
+        overrides = dict(gradient_overrides or {})
+        with tf.compat.v1.get_default_graph().gradient_override_map(overrides):
+            outputs = self.activations_fn(self.preprocess(images), names, overrides)
         return dict(zip(names, outputs))
 
     def logits(self, images: tf.Tensor) -> tf.Tensor:

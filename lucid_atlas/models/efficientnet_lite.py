@@ -83,7 +83,7 @@ def build_keras(specs: list[BlockSpec], resolution: int, stem: int, head: int, c
                 name: str) -> keras.Model:
     """The EfficientNet-Lite network in Keras, expecting inputs already scaled to ~[-1, 1]."""
     L = keras.layers
-    inputs = keras.Input((resolution, resolution, 3), name="input")
+    inputs = keras.Input((None, None, 3), name="input")  # any size: visualizations start small
     x = L.Conv2D(stem, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = _bn("stem_bn")(x)
     x = L.ReLU(6.0, name="stem")(x)
@@ -235,6 +235,6 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
     return from_keras(
         model, name=variant, preprocess=_preprocess, value_range=(-127 / 128, 128 / 128),
         labels=imagenet_labels(), synsets=imagenet_synsets(), logits_layer="logits",
-        layers=human_layers(model, specs),
+        layers=human_layers(model, specs), image_shape=(resolution, resolution, 3),
         info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224},
     )

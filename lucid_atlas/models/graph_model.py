@@ -72,24 +72,26 @@ def _resolve(graph: tf.Graph, scope: str, name: str) -> tf.Tensor:
 
 
 def _graph_reader(graph_def, input_name: str, aliases: dict[str, str] | None = None
-                  ) -> Callable[[tf.Tensor, tuple[str, ...]], list[tf.Tensor]]:
-    cache: dict[tuple[str, ...], Callable] = {}
+                  ) -> Callable[..., list[tf.Tensor]]:
+    cache: dict[tuple, Callable] = {}
     aliases = aliases or {}
 
-    def build(names: tuple[str, ...]):
+    def build(names: tuple[str, ...], overrides: dict) -> Callable:
         def imported(x):
-            tf.compat.v1.import_graph_def(graph_def, input_map={_tensor_name(input_name): x},
-                                          name="import")
             graph = tf.compat.v1.get_default_graph()
-            return [_resolve(graph, "import", aliases.get(n, n)) for n in names]
+            with graph.gradient_override_map(overrides):
+                tf.compat.v1.import_graph_def(graph_def, input_map={_tensor_name(input_name): x},
+                                              name="import")
+                return [_resolve(graph, "import", aliases.get(n, n)) for n in names]
 
         spec = tf.TensorSpec([None, None, None, 3], tf.float32)
         return tf.compat.v1.wrap_function(imported, [spec])
 
-    def read(x: tf.Tensor, names: tuple[str, ...]) -> list[tf.Tensor]:
-        fn = cache.get(names)
+    def read(x: tf.Tensor, names: tuple[str, ...], overrides: dict | None = None) -> list[tf.Tensor]:
+        key = (names, tuple(sorted((overrides or {}).items())))
+        fn = cache.get(key)
         if fn is None:
-            fn = cache[names] = build(names)
+            fn = cache[key] = build(names, dict(overrides or {}))
         return list(fn(x))
 
     return read

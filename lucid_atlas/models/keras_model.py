@@ -63,10 +63,11 @@ def _guess_logits_layer(model) -> str | None:
     return None
 
 
-def _activation_reader(model) -> Callable[[tf.Tensor, tuple[str, ...]], list[tf.Tensor]]:
+def _activation_reader(model) -> Callable[..., list[tf.Tensor]]:
     cache: dict[tuple[str, ...], object] = {}
 
-    def read(x: tf.Tensor, names: tuple[str, ...]) -> list[tf.Tensor]:
+    def read(x: tf.Tensor, names: tuple[str, ...], overrides: dict | None = None) -> list[tf.Tensor]:
+        # Keras ops are created in the caller's graph, so its gradient_override_map already applies.
         sub = cache.get(names)
         if sub is None:
             outputs = [model.get_layer(n).output for n in names]
@@ -88,6 +89,7 @@ def from_keras(
     layers: Sequence[LayerInfo] | None = None,
     synsets: Sequence[str] = (),
     info: dict | None = None,
+    image_shape: Sequence[int] | None = None,
 ) -> VisionModel:
     """Wrap a Keras model (object, or path to ``.keras``/``.h5``) for visualization.
 
@@ -107,7 +109,9 @@ def from_keras(
     shape = tuple(model.inputs[0].shape[1:])
     if len(shape) != 3:
         raise ModelError(f"model input must be an image batch (N, H, W, C), got {model.inputs[0].shape}")
-    image_shape = tuple(int(s) if s is not None else 224 for s in shape)
+    fixed_size = None not in shape[:2]
+    if image_shape is None:
+        image_shape = tuple(int(s) if s is not None else 224 for s in shape)
     if preprocess is None:
         lo, hi = value_range
         def preprocess(x, lo=float(lo), hi=float(hi)):  # noqa: E306 - tiny closure
@@ -119,12 +123,12 @@ def from_keras(
     return VisionModel(
         name=name or model.name,
         layers=layer_infos,
-        image_shape=image_shape,
+        image_shape=tuple(int(s) for s in image_shape),
         value_range=tuple(value_range),
         labels=tuple(labels),
         preprocess=preprocess,
         activations_fn=_activation_reader(model),
         logits_layer=logits_layer,
         synsets=tuple(synsets),
-        info={"keras_model": model, **(info or {})},
+        info={"keras_model": model, "fixed_input_size": fixed_size, **(info or {})},
     )

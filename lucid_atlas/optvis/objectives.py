@@ -1,0 +1,445 @@
+"""Composable objectives: what feature visualization maximizes.
+
+An :class:`Objective` maps an activation accessor ``T`` to a value per image (shape [batch])
+or a batch-level scalar; ``T(layer)`` gives that layer's activations, ``T("input")`` the image
+batch in [0, 1], ``T.model`` the model. Objectives combine with ``+ - * /`` and ``sum``; the
+render loop maximizes the batch mean of the combined value. Layer names and channel indices
+are checked against the model before anything runs (:meth:`Objective.validate`).
+
+>>> obj = channel("mixed4d", 42) + 0.5 * diversity("mixed4d")
+>>> print(obj)
+channel(mixed4d, 42) + 0.5 * diversity(mixed4d)
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from typing import Callable, Iterable, Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+
+from ..models.base import ModelError
+from .transform import gaussian_blur
+
+INPUT = "input"
+
+
+class Accessor:
+    """``T``: activations of the layers an objective asked for, the input batch, and the model."""
+
+    def __init__(self, model, activations: dict[str, tf.Tensor], images: tf.Tensor):
+        self.model = model
+        self._activations = activations
+        self.images = images
+
+    def __call__(self, name: str) -> tf.Tensor:
+        if name == INPUT:
+            return self.images
+        if name == "logits":
+            name = self.model.logits_layer
+        return self._activations[name]
+
+
+Validator = Callable[[object], None]
+
+
+class Objective:
+    """A value to maximize, built from ``T`` (see module docstring); combine with operators."""
+
+    def __init__(self, fn: Callable[[Accessor], tf.Tensor], description: str,
+                 layers: Iterable[str] = (), validators: Iterable[Validator] = (), precedence: int = 3):
+        self.fn = fn
+        self.description = description
+        self.layers = tuple(dict.fromkeys(layers))
+        self.validators = tuple(validators)
+        self._precedence = precedence  # 1: sum, 2: product, 3: atom (for parentheses in descriptions)
+
+    def __call__(self, T: Accessor) -> tf.Tensor:
+        return self.fn(T)
+
+    def __repr__(self) -> str:
+        return self.description
+
+    def model_layers(self, model) -> tuple[str, ...]:
+        """Model layers this objective reads (``logits`` resolved, ``input`` dropped)."""
+        out = [model.logits_layer if l == "logits" else l for l in self.layers if l != INPUT]
+        return tuple(dict.fromkeys(out))
+
+    def validate(self, model) -> "Objective":
+        """Check layer names and channels against ``model``; raises with the valid choices."""
+        for name in self.layers:
+            if name == "logits":
+                if model.logits_layer is None:
+                    raise ModelError(f"model '{model.name}' has no logits layer for class objectives")
+            elif name != INPUT:
+                model.layer(name)
+        for check in self.validators:
+            check(model)
+        return self
+
+    def per_image(self, T: Accessor) -> tf.Tensor:
+        """The value for each image of the batch, shape [batch] (scalars are broadcast)."""
+        value = self.fn(T)
+        batch = tf.shape(T.images)[0]
+        return tf.broadcast_to(tf.cast(value, tf.float32), [batch]) if value.shape.rank == 0 else value
+
+    # ---- algebra ------------------------------------------------------------------------------
+    def _wrapped(self, precedence: int) -> str:
+        return f"({self.description})" if self._precedence < precedence else self.description
+
+    @staticmethod
+    def _combine(a: "Objective", b: "Objective", op: Callable, sym: str, precedence: int) -> "Objective":
+        right_prec = precedence + (1 if sym in ("-", "/") else 0)
+        desc = f"{a._wrapped(precedence)} {sym} {b._wrapped(right_prec)}"
+        return Objective(lambda T: op(a(T), b(T)), desc, a.layers + b.layers,
+                         a.validators + b.validators, precedence)
+
+    def __add__(self, other: "ObjectiveLike") -> "Objective":
+        if isinstance(other, numbers.Number):
+            if other == 0:
+                return self
+            return Objective(lambda T: self(T) + other, f"{self._wrapped(1)} + {other:g}",
+                             self.layers, self.validators, 1)
+        return self._combine(self, as_objective(other), tf.add, "+", 1)
+
+    def __radd__(self, other: "ObjectiveLike") -> "Objective":
+        if isinstance(other, numbers.Number):
+            return self.__add__(other)  # lets sum([...]) start from 0
+        return as_objective(other).__add__(self)
+
+    def __sub__(self, other: "ObjectiveLike") -> "Objective":
+        if isinstance(other, numbers.Number):
+            return self + (-other)
+        return self._combine(self, as_objective(other), tf.subtract, "-", 1)
+
+    def __rsub__(self, other: "ObjectiveLike") -> "Objective":
+        return (-self) + other if isinstance(other, numbers.Number) else as_objective(other) - self
+
+    def __neg__(self) -> "Objective":
+        return Objective(lambda T: -self(T), f"-{self._wrapped(3)}", self.layers, self.validators, 2)
+
+    def __mul__(self, other: Union["Objective", float]) -> "Objective":
+        if isinstance(other, numbers.Number):
+            return Objective(lambda T: other * self(T), f"{other:g} * {self._wrapped(2)}",
+                             self.layers, self.validators, 2)
+        return self._combine(self, as_objective(other), tf.multiply, "*", 2)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: Union["Objective", float]) -> "Objective":
+        if isinstance(other, numbers.Number):
+            return self * (1.0 / other)
+        return self._combine(self, as_objective(other), tf.divide, "/", 2)
+
+
+ObjectiveLike = Union[Objective, str]
+
+
+def as_objective(obj: ObjectiveLike) -> Objective:
+    """An objective from an Objective or the ``"layer:channel"`` shorthand."""
+    if isinstance(obj, Objective):
+        return obj
+    if isinstance(obj, str):
+        layer, sep, ch = obj.rpartition(":")
+        if not sep or not ch.strip().lstrip("-").isdigit():
+            raise ValueError(f"objective string must be 'layer:channel', e.g. 'mixed4d:42', got '{obj}'")
+        return channel(layer, int(ch))
+    raise TypeError(f"not an objective: {obj!r}")
+
+
+def wrap_objective(fn: Callable[..., Callable[[Accessor], tf.Tensor]]) -> Callable[..., Objective]:
+    """Decorator: a factory of ``T -> value`` functions becomes a factory of Objectives.
+
+    Layers the objective reads are found from the arguments named ``layer``/``layer_name``/
+    ``layer1``/``layer2``, so they are validated and fetched automatically.
+    """
+    import inspect
+
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def factory(*args, **kwargs) -> Objective:
+        bound = signature.bind(*args, **kwargs)
+        layers = [v for k, v in bound.arguments.items()
+                  if k in ("layer", "layer_name", "layer1", "layer2") and isinstance(v, str)]
+        shown = ", ".join(_short(v) for v in bound.arguments.values())
+        return Objective(fn(*args, **kwargs), f"{fn.__name__}({shown})", layers)
+    return factory
+
+
+def _short(value) -> str:
+    if isinstance(value, (np.ndarray, tf.Tensor)):
+        return f"<{'x'.join(map(str, np.shape(value)))}>"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _select(t: tf.Tensor, batch: int | None) -> tf.Tensor:
+    return t if batch is None else t[batch:batch + 1]
+
+
+def _spatial_mean(t: tf.Tensor) -> tf.Tensor:
+    """Mean over every axis but the batch: [B, ...] -> [B]."""
+    return tf.reduce_mean(tf.reshape(t, [tf.shape(t)[0], -1]), axis=1)
+
+
+def _spatial_sum(t: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_sum(tf.reshape(t, [tf.shape(t)[0], -1]), axis=1)
+
+
+def _channel_check(layer: str, ch: int) -> Validator:
+    return lambda model: model.check_channel(layer, ch)
+
+
+def _vector_check(layer: str, vec) -> Validator:
+    def check(model):
+        depth = model.layer(layer).depth
+        if np.shape(vec)[-1] != depth:
+            raise ModelError(f"direction for layer '{layer}' has {np.shape(vec)[-1]} values but the "
+                             f"layer has {depth} channels")
+    return check
+
+
+def _at_position(acts: tf.Tensor, x: int | None, y: int | None) -> tf.Tensor:
+    """[B, H, W, C] -> [B, C] at (x, y) (column, row), default the center; dense layers pass through."""
+    if acts.shape.rank == 2:
+        return acts
+    shape = tf.shape(acts)
+    col = shape[2] // 2 if x is None else x
+    row = shape[1] // 2 if y is None else y
+    return acts[:, row, col]
+
+
+def _batched_vec(vec, rank: int) -> tf.Tensor:
+    """A direction [C] or per-image [B, C] reshaped to broadcast against rank-``rank`` activations."""
+    v = tf.convert_to_tensor(vec, tf.float32)
+    if v.shape.rank == 1:
+        return v
+    return tf.reshape(v, [tf.shape(v)[0]] + [1] * (rank - 2) + [tf.shape(v)[-1]])
+
+
+def _masked_to_batch(values: tf.Tensor, batch: int | None, n: tf.Tensor) -> tf.Tensor:
+    if batch is None:
+        return values
+    return tf.scatter_nd([[batch]], values, [n])
+
+
+def _per_batch(layer_fn: Callable[[tf.Tensor], tf.Tensor], layer: str, batch: int | None):
+    def inner(T: Accessor) -> tf.Tensor:
+        acts = T(layer)
+        values = layer_fn(_select(acts, batch))
+        return _masked_to_batch(values, batch, tf.shape(acts)[0])
+    return inner
+
+
+# ---- built-in objectives (Lucid parity) ------------------------------------------------------------
+
+
+def neuron(layer: str, ch: int, x: int | None = None, y: int | None = None, batch: int | None = None) -> Objective:
+    """One unit: channel ``ch`` at spatial position (x, y), default the center."""
+    fn = _per_batch(lambda a: _at_position(a, x, y)[:, ch], layer, batch)
+    where = "" if x is None and y is None else f", x={x}, y={y}"
+    return Objective(fn, f"neuron({layer}, {ch}{where})", [layer], [_channel_check(layer, ch)])
+
+
+def channel(layer: str, ch: int, batch: int | None = None) -> Objective:
+    """A whole channel: the mean of ``ch`` over all spatial positions."""
+    fn = _per_batch(lambda a: _spatial_mean(a[..., ch]), layer, batch)
+    extra = "" if batch is None else f", batch={batch}"
+    return Objective(fn, f"channel({layer}, {ch}{extra})", [layer], [_channel_check(layer, ch)])
+
+
+def _dot_cossim(acts: tf.Tensor, vec: tf.Tensor, cossim_pow: float, floor: float = 0.1) -> tf.Tensor:
+    """dot(acts, vec) × max(floor, cos)^pow along channels, for every position."""
+    dot = tf.reduce_sum(acts * vec, -1)
+    if not cossim_pow:
+        return dot
+    cos = dot / (tf.norm(acts, axis=-1) * tf.norm(vec, axis=-1) + 1e-6)
+    return dot * tf.maximum(floor, cos) ** cossim_pow
+
+
+def direction(layer: str, vec, batch: int | None = None, cossim_pow: float = 0) -> Objective:
+    """Activations along a direction [C] (or one per image [B, C]), averaged over positions."""
+    def inner(T):
+        acts = T(layer)
+        v = _batched_vec(vec, acts.shape.rank)
+        return _masked_to_batch(_spatial_mean(_dot_cossim(_select(acts, batch), v, cossim_pow)),
+                                batch, tf.shape(acts)[0])
+    return Objective(inner, f"direction({layer}, <{np.shape(vec)[-1]}>"
+                     + (f", cossim_pow={cossim_pow:g})" if cossim_pow else ")"), [layer],
+                     [_vector_check(layer, vec)])
+
+
+def direction_neuron(layer: str, vec, x: int | None = None, y: int | None = None,
+                     batch: int | None = None, cossim_pow: float = 0) -> Objective:
+    """A direction at one spatial position (default the center)."""
+    def inner(T):
+        acts = T(layer)
+        at = _at_position(_select(acts, batch), x, y)
+        return _masked_to_batch(_dot_cossim(at, _batched_vec(vec, 2), cossim_pow), batch, tf.shape(acts)[0])
+    return Objective(inner, f"direction_neuron({layer}, <{np.shape(vec)[-1]}>)", [layer],
+                     [_vector_check(layer, vec)])
+
+
+def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, x: int | None = None,
+                     y: int | None = None, batch: int | None = None) -> Objective:
+    """The activation-atlas objective: dot × max(0.1, cos)^pow at the center neuron.
+
+    ``vec`` is [C] or one direction per image [B, C] (many atlas cells in one batch);
+    ``whitening`` (a [C, C] matrix such as the inverse covariance) is applied to ``vec`` for the
+    dot product, as Lucid's ``direction_neuron_cossim_S`` does.
+    """
+    S = None if whitening is None else tf.constant(np.asarray(whitening, np.float32))
+
+    def inner(T):
+        acts = T(layer)
+        at = _at_position(_select(acts, batch), x, y)
+        v = _batched_vec(vec, 2)
+        vs = v if S is None else tf.linalg.matvec(S, v, transpose_a=True)
+        dot = tf.reduce_sum(at * vs, -1)
+        cos = dot / (tf.norm(at, axis=-1) * tf.norm(vs, axis=-1) + 1e-6)
+        return _masked_to_batch(dot * tf.maximum(0.1, cos) ** cossim_pow, batch, tf.shape(acts)[0])
+    return Objective(inner, f"direction_cossim({layer}, <{np.shape(vec)[-1]}>, pow={cossim_pow:g})",
+                     [layer], [_vector_check(layer, vec)])
+
+
+def tensor_direction(layer: str, vec, batch: int | None = None, cossim_pow: float = 0) -> Objective:
+    """A spatially varying direction [H, W, C] (or [B, H, W, C]) matched position by position."""
+    def inner(T):
+        acts = _select(T(layer), batch)
+        v = tf.convert_to_tensor(vec, tf.float32)
+        if v.shape.rank == 3:
+            v = v[None]
+        v = tf.image.resize(v, tf.shape(acts)[1:3]) if v.shape.rank == 4 else v
+        return _masked_to_batch(_spatial_mean(_dot_cossim(acts, v, cossim_pow)), batch, tf.shape(T(layer))[0])
+    return Objective(inner, f"tensor_direction({layer}, <{'x'.join(map(str, np.shape(vec)))}>)", [layer],
+                     [_vector_check(layer, vec)])
+
+
+def deepdream(layer: str) -> Objective:
+    """DeepDream: the mean squared activation of a whole layer."""
+    return Objective(lambda T: _spatial_mean(T(layer) ** 2), f"deepdream({layer})", [layer])
+
+
+def class_logit(label: int | str, batch: int | None = None) -> Objective:
+    """A class's logit (before softmax); ``label`` is an index, class name or synset."""
+    def check(model):
+        model.class_index(label)
+
+    def inner(T):
+        logits = T("logits")
+        idx = T.model.class_index(label)
+        return _masked_to_batch(_select(logits, batch)[:, idx], batch, tf.shape(logits)[0])
+    return Objective(inner, f"class_logit({label!r})" if isinstance(label, str) else f"class_logit({label})",
+                     ["logits"], [check])
+
+
+def total_variation(layer: str = INPUT) -> Objective:
+    """Total variation (a penalty: subtract it): sum of absolute neighbor differences."""
+    def inner(T):
+        t = T(layer)
+        return _spatial_sum(tf.abs(t[:, 1:] - t[:, :-1])) + _spatial_sum(tf.abs(t[:, :, 1:] - t[:, :, :-1]))
+    return Objective(inner, "total_variation()" if layer == INPUT else f"total_variation({layer})", [layer])
+
+
+def L1(layer: str = INPUT, constant: float = 0.0, batch: int | None = None) -> Objective:
+    """L1 norm of ``T(layer) - constant`` per image (a penalty: subtract it)."""
+    fn = _per_batch(lambda a: _spatial_sum(tf.abs(a - constant)), layer, batch)
+    return Objective(fn, f"L1({'' if layer == INPUT else layer}{'' if not constant else f', {constant:g}'})", [layer])
+
+
+def L2(layer: str = INPUT, constant: float = 0.0, epsilon: float = 1e-6, batch: int | None = None) -> Objective:
+    """L2 norm of ``T(layer) - constant`` per image (a penalty: subtract it)."""
+    fn = _per_batch(lambda a: tf.sqrt(epsilon + _spatial_sum((a - constant) ** 2)), layer, batch)
+    return Objective(fn, f"L2({'' if layer == INPUT else layer}{'' if not constant else f', {constant:g}'})", [layer])
+
+
+def blur_input_each_step() -> Objective:
+    """A penalty whose gradient step equals blurring the input a little every step (subtract it)."""
+    def inner(T):
+        t = T(INPUT)
+        blurred = tf.stop_gradient(gaussian_blur(t, 1.0, 1))
+        return 0.5 * _spatial_sum((t - blurred) ** 2)
+    return Objective(inner, "blur_input_each_step()", [INPUT])
+
+
+def alignment(layer: str, decay_ratio: float = 2.0) -> Objective:
+    """How much neighbouring batch images differ at ``layer`` (a penalty: subtract it)."""
+    def inner(T):
+        acts = T(layer)
+        n = acts.shape[0]
+        if n is None or n < 2:
+            return tf.zeros([])
+        total = tf.zeros([])
+        for d in range(1, 5):
+            if d >= n:
+                break
+            diff = tf.reduce_mean((acts[:-d] - acts[d:]) ** 2, axis=list(range(1, acts.shape.rank)))
+            total += tf.reduce_sum(diff) / decay_ratio ** d
+        return total
+    return Objective(inner, f"alignment({layer})", [layer])
+
+
+def diversity(layer: str) -> Objective:
+    """Lucid's diversity: minus the mean Gram-matrix cosine between different images of the batch."""
+    def inner(T):
+        acts = T(layer)
+        n = tf.shape(acts)[0]
+        flat = tf.reshape(acts, [n, -1, acts.shape[-1]])
+        grams = tf.matmul(flat, flat, transpose_a=True)
+        grams = tf.math.l2_normalize(tf.reshape(grams, [n, -1]), axis=1, epsilon=1e-10)
+        sims = tf.matmul(grams, grams, transpose_b=True)
+        off_diagonal = tf.reduce_sum(sims) - tf.linalg.trace(sims)
+        return -off_diagonal / tf.cast(n, tf.float32)
+    return Objective(inner, f"diversity({layer})", [layer])
+
+
+def input_diff(orig_img) -> Objective:
+    """RMS distance from a reference image in [0, 1] (a penalty: subtract it)."""
+    ref = tf.constant(np.asarray(orig_img, np.float32))
+
+    def inner(T):
+        t = T(INPUT)
+        r = tf.image.resize(ref[None] if ref.shape.rank == 3 else ref, tf.shape(t)[1:3])
+        return tf.sqrt(_spatial_mean((t - r) ** 2))
+    return Objective(inner, "input_diff(<image>)", [INPUT])
+
+
+def channel_interpolate(layer1: str, ch1: int, layer2: str, ch2: int) -> Objective:
+    """Images across the batch morph from channel ``ch1`` of ``layer1`` to ``ch2`` of ``layer2``."""
+    def inner(T):
+        a1, a2 = T(layer1), T(layer2)
+        n = tf.shape(a1)[0]
+        w = tf.cast(tf.range(n), tf.float32) / tf.maximum(1.0, tf.cast(n - 1, tf.float32))
+        return (1 - w) * _spatial_mean(a1[..., ch1]) + w * _spatial_mean(a2[..., ch2])
+    return Objective(inner, f"channel_interpolate({layer1}, {ch1}, {layer2}, {ch2})", [layer1, layer2],
+                     [_channel_check(layer1, ch1), _channel_check(layer2, ch2)])
+
+
+def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None) -> Objective:
+    """Keeps a border of width ``w`` plain (near gray ``C`` and smooth); already negated."""
+    def inner(T):
+        t = T(INPUT)
+        if mask is None:
+            h, wd = tf.shape(t)[1], tf.shape(t)[2]
+            rows = tf.range(h)[:, None]
+            cols = tf.range(wd)[None, :]
+            inside = (rows >= w) & (rows < h - w) & (cols >= w) & (cols < wd - w)
+            m = tf.cast(~inside, tf.float32)[None, :, :, None]
+        else:
+            m = tf.constant(np.asarray(mask, np.float32))
+        blurred = gaussian_blur(t, 1.5, 5)
+        diffs = (blurred - t) ** 2 + 0.8 * (t - C) ** 2
+        return -_spatial_sum(diffs * m)
+    return Objective(inner, f"penalize_boundary_complexity(w={w})", [INPUT])
+
+
+def objective_sum(objectives: Sequence[ObjectiveLike]) -> Objective:
+    """The sum of several objectives (same as ``sum(objectives)``)."""
+    return sum(as_objective(o) for o in objectives)

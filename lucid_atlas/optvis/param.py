@@ -1,0 +1,214 @@
+"""Parameterizations: small callables holding tf.Variables that produce image batches in [0, 1].
+
+Raw parameterizations (:func:`pixel_image`, :func:`fft_image`, :func:`laplacian_pyramid`,
+:func:`lowres_tensor`) produce unbounded NHWC tensors; :func:`to_valid_rgb` decorrelates colors
+and squashes them into [0, 1]. :func:`image` is Lucid's default composition; :func:`cppn` is a
+compositional pattern-producing network. Every param is callable with no arguments and exposes
+``trainable_variables``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+# Lucid's square root of the ImageNet color correlation matrix (from an SVD), rows = RGB.
+COLOR_CORRELATION_SVD_SQRT = np.asarray(
+    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], np.float32)
+MAX_NORM_SVD_SQRT = float(np.max(np.linalg.norm(COLOR_CORRELATION_SVD_SQRT, axis=0)))
+COLOR_MEAN = np.asarray([0.48, 0.46, 0.41], np.float32)
+
+
+class Param:
+    """A differentiable image generator: ``param()`` -> NHWC tensor; state in ``trainable_variables``."""
+
+    def __init__(self, fn: Callable[[], tf.Tensor], variables: Sequence[tf.Variable], description: str,
+                 image_variable: tf.Variable | None = None, space: str = "pixels"):
+        self._fn = fn
+        self.trainable_variables = list(variables)
+        self.description = description
+        self.image_variable = image_variable  # an NHWC variable regularizers may act on directly
+        self.space = space  # 'pixels', 'fourier' or 'other': what ``image_variable`` holds
+
+    def __call__(self) -> tf.Tensor:
+        return self._fn()
+
+    def __repr__(self) -> str:
+        return f"Param({self.description})"
+
+
+_DEFAULT_RNG: contextvars.ContextVar[np.random.Generator | None] = contextvars.ContextVar(
+    "lucid_atlas_param_rng", default=None)
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Within this block, params created without an explicit seed draw from ``seed`` (reproducible)."""
+    token = _DEFAULT_RNG.set(None if seed is None else np.random.default_rng(seed))
+    try:
+        yield
+    finally:
+        _DEFAULT_RNG.reset(token)
+
+
+def _rng(seed: int | None) -> np.random.Generator:
+    if seed is None and _DEFAULT_RNG.get() is not None:
+        return _DEFAULT_RNG.get()
+    return np.random.default_rng(seed)
+
+
+def pixel_image(shape: Sequence[int], sd: float = 0.01, init: np.ndarray | None = None,
+                seed: int | None = None) -> Param:
+    """Plain pixels [B, H, W, C] (unbounded; pass through :func:`to_valid_rgb`)."""
+    value = np.asarray(init, np.float32) if init is not None else (
+        _rng(seed).normal(size=shape) * sd).astype(np.float32)
+    var = tf.Variable(value, name="pixels")
+    return Param(lambda: tf.identity(var), [var], f"pixels{tuple(shape)}", var, "pixels")
+
+
+def rfft2d_freqs(h: int, w: int) -> np.ndarray:
+    """Frequency magnitude of each rfft2d coefficient of an h×w image (cycles per pixel)."""
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[: w // 2 + 2] if w % 2 == 1 else np.fft.fftfreq(w)[: w // 2 + 1]
+    return np.sqrt(fx * fx + fy * fy)
+
+
+def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float = 1.0,
+              seed: int | None = None) -> Param:
+    """Lucid's Fourier parameterization: spectrum scaled by 1/f^decay, image ÷ 4 (unbounded)."""
+    b, h, w, ch = shape
+    freqs = rfft2d_freqs(h, w)
+    fh, fw = freqs.shape
+    sd = sd or 0.01
+    spectrum = tf.Variable((sd * _rng(seed).normal(size=(2, b, ch, fh, fw))).astype(np.float32),
+                           name="spectrum")
+    scale = 1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** decay_power
+    scale = tf.constant((scale * np.sqrt(w * h)).astype(np.complex64))
+
+    def render() -> tf.Tensor:
+        coeffs = tf.complex(spectrum[0], spectrum[1]) * scale
+        img = tf.signal.irfft2d(coeffs)[:, :, :h, :w]  # [B, C, H, W]
+        return tf.transpose(img, [0, 2, 3, 1]) / 4.0
+
+    return Param(render, [spectrum], f"fft{tuple(shape)}", spectrum, "fourier")
+
+
+def laplacian_pyramid(shape: Sequence[int], n_levels: int = 4, sd: float | None = None,
+                      seed: int | None = None) -> Param:
+    """Sum of pixel images at 1, 1/2, 1/4, ... resolution, upsampled (unbounded)."""
+    b, h, w, ch = shape
+    rng = _rng(seed)
+    sd = sd or 0.01
+    levels = []
+    for k in range(n_levels):
+        k_size = max(1, h // 2 ** k), max(1, w // 2 ** k)
+        levels.append(tf.Variable((rng.normal(size=(b, *k_size, ch)) * sd).astype(np.float32)))
+
+    def render() -> tf.Tensor:
+        return tf.add_n([tf.image.resize(v, (h, w), "bilinear") for v in levels]) / n_levels
+
+    return Param(render, levels, f"laplacian{tuple(shape)}x{n_levels}", None, "other")
+
+
+def lowres_tensor(shape: Sequence[int], underlying_shape: Sequence[int], sd: float | None = None,
+                  seed: int | None = None) -> Param:
+    """A low-resolution variable bilinearly upsampled to ``shape`` (for smooth, coarse images)."""
+    var = tf.Variable((_rng(seed).normal(size=underlying_shape) * (sd or 0.01)).astype(np.float32))
+    return Param(lambda: tf.image.resize(var, shape[1:3], "bilinear"), [var],
+                 f"lowres{tuple(underlying_shape)}->{tuple(shape)}", None, "other")
+
+
+def _linear_decorrelate(t: tf.Tensor) -> tf.Tensor:
+    normalized = COLOR_CORRELATION_SVD_SQRT / MAX_NORM_SVD_SQRT
+    return tf.einsum("bhwc,dc->bhwd", t, tf.constant(normalized))
+
+
+def to_valid_rgb(t: tf.Tensor, decorrelate: bool = False, sigmoid: bool = True) -> tf.Tensor:
+    """Unbounded RGB(A) to [0, 1]: optional color decorrelation, then sigmoid or clipping."""
+    rgb, alpha = t[..., :3], t[..., 3:]
+    if decorrelate and t.shape[-1] >= 3:
+        rgb = _linear_decorrelate(rgb)
+        if not sigmoid:
+            rgb += COLOR_MEAN
+    elif decorrelate and not sigmoid:
+        rgb += float(COLOR_MEAN.mean())
+    t = tf.concat([rgb, alpha], -1) if t.shape[-1] > 3 else rgb
+    if sigmoid:
+        return tf.nn.sigmoid(t)
+    return _clip_with_gradient(2 * t - 1) / 2 + 0.5
+
+
+@tf.custom_gradient
+def _clip_with_gradient(t: tf.Tensor):
+    """Clip to [-1, 1] but let gradients that would bring values back inside pass (Lucid's L_inf)."""
+    def grad(dy):
+        inside = tf.abs(t) <= 1
+        toward = tf.sign(t) * dy < 0  # descent step moves the value toward zero
+        return tf.where(inside | toward, dy, tf.zeros_like(dy))
+    return tf.clip_by_value(t, -1.0, 1.0), grad
+
+
+def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None, decorrelate: bool = True,
+          fft: bool = True, alpha: bool = False, channels: int | None = None, sigmoid: bool = True,
+          seed: int | None = None) -> Param:
+    """Lucid's default image parameterization: [batch, h, w, channels] in [0, 1].
+
+    ``channels`` defaults to 3 (4 with ``alpha``); 1 gives grayscale, which the render loop
+    repeats to RGB for the model.
+    """
+    h = h or w
+    ch = channels or (4 if alpha else 3)
+    raw = fft_image([batch, h, w, ch], sd, seed=seed) if fft else pixel_image([batch, h, w, ch], sd or 0.01,
+                                                                                 seed=seed)
+    return Param(lambda: to_valid_rgb(raw(), decorrelate and ch >= 3, sigmoid), raw.trainable_variables,
+                 f"image({w}x{h}, batch={batch}, fft={fft}, decorrelate={decorrelate}, channels={ch})",
+                 raw.image_variable, raw.space)
+
+
+def grayscale(w: int, h: int | None = None, batch: int = 1, **options) -> Param:
+    """A one-channel image parameterization (see :func:`image`)."""
+    return image(w, h, batch, channels=1, decorrelate=False, **options)
+
+
+def from_image(init: np.ndarray, decorrelate: bool = False) -> Param:
+    """A pixel parameterization starting at a given batch in [0, 1] (for up-scaling and zooms)."""
+    x = np.clip(np.asarray(init, np.float32), 1e-3, 1 - 1e-3)
+    if x.ndim == 3:
+        x = x[None]
+    logits = np.log(x / (1 - x))  # inverse sigmoid
+    raw = pixel_image(logits.shape, init=logits)
+    return Param(lambda: tf.nn.sigmoid(raw()), raw.trainable_variables, f"from_image{x.shape}",
+                 raw.image_variable, "logit_pixels")
+
+
+def cppn(width: int, batch: int = 1, channels: int = 3, hidden: int = 24, layers: int = 8,
+         height: int | None = None, seed: int | None = None) -> Param:
+    """A CPPN: an MLP from (x, y) coordinates to colors; smooth, resolution-free patterns.
+
+    Use a smaller learning rate than for images (Adam 0.005, as Lucid recommends).
+    """
+    height = height or width
+    rng = _rng(seed)
+    r = 3.0 ** 0.5
+    ys, xs = np.meshgrid(np.linspace(-r, r, height), np.linspace(-r, r, width), indexing="ij")
+    coords = tf.constant(np.stack([xs, ys], -1)[None].astype(np.float32))
+    weights, biases, fan_in = [], [], 2
+    for _ in range(layers):
+        weights.append(tf.Variable(rng.normal(0, np.sqrt(1.0 / fan_in), (batch, fan_in, hidden)).astype(np.float32)))
+        biases.append(tf.Variable(np.zeros((batch, 1, 1, hidden), np.float32)))
+        fan_in = 2 * hidden  # the composite activation doubles the width
+    w_out = tf.Variable(np.zeros((batch, fan_in, channels), np.float32))
+
+    def render() -> tf.Tensor:
+        x = tf.tile(coords, [batch, 1, 1, 1])
+        for w, b in zip(weights, biases):
+            x = tf.einsum("bhwi,bio->bhwo", x, w) + b
+            a = tf.atan(x)
+            x = tf.concat([a / 0.67, a * a / 0.6], -1)  # Lucid's composite activation, unit variance
+        return tf.nn.sigmoid(tf.einsum("bhwi,bio->bhwo", x, w_out))
+
+    return Param(render, weights + biases + [w_out], f"cppn({width}x{height}, batch={batch})", None, "other")

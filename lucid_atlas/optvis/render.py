@@ -1,0 +1,177 @@
+"""The render loop: optimize a parameterized image so an objective goes up.
+
+One compiled step (``tf.function``, optionally XLA) does param → transforms → model → objective →
+gradients → Adam → optional Deep-Visualization image operators. For the first
+``relu_gradient_steps`` steps a twin step uses Lucid's redirected ReLU/ReLU6 gradient, so
+units that start dead still get a signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from . import param as param_lib
+from . import transform as transform_lib
+from .objectives import Accessor, ObjectiveLike, as_objective
+from .regularizers import ImageOp
+
+REDIRECTED_RELU = "LucidAtlasRedirectedRelu"
+REDIRECTED_RELU6 = "LucidAtlasRedirectedRelu6"
+
+
+def _keep_rows(mag: tf.Tensor, a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Per batch row: ``a`` where ``mag > 0`` else ``b``."""
+    cond = tf.reshape(mag > 0.0, tf.concat([tf.shape(mag), tf.ones([tf.rank(a) - 1], tf.int32)], 0))
+    return tf.where(cond, a, b)
+
+
+def _redirected_relu_grad(op, grad):
+    """Lucid: where no gradient passes a ReLU for a whole image, let through the part that lifts it."""
+    x = op.inputs[0]
+    relu_grad = tf.where(x < 0.0, tf.zeros_like(grad), grad)
+    redirected = tf.where(tf.logical_and(x < 0.0, grad > 0.0), tf.zeros_like(grad), grad)
+    mag = tf.norm(tf.reshape(relu_grad, [tf.shape(relu_grad)[0], -1]), axis=1)
+    return _keep_rows(mag, relu_grad, redirected)
+
+
+def _redirected_relu6_grad(op, grad):
+    """The same for ReLU6, also refusing to push values above 6 higher."""
+    x = op.inputs[0]
+    relu_grad = tf.where(tf.logical_or(x < 0.0, x > 6.0), tf.zeros_like(grad), grad)
+    blocked = tf.logical_or(tf.logical_and(x < 0.0, grad > 0.0), tf.logical_and(x > 6.0, grad < 0.0))
+    redirected = tf.where(blocked, tf.zeros_like(grad), grad)
+    mag = tf.norm(tf.reshape(relu_grad, [tf.shape(relu_grad)[0], -1]), axis=1)
+    return _keep_rows(mag, relu_grad, redirected)
+
+
+def _register_gradients() -> None:
+    for name, fn in ((REDIRECTED_RELU, _redirected_relu_grad), (REDIRECTED_RELU6, _redirected_relu6_grad)):
+        try:
+            tf.RegisterGradient(name)(fn)
+        except KeyError:  # already registered (module reloaded)
+            pass
+
+
+_register_gradients()
+RELU_OVERRIDES = {"Relu": REDIRECTED_RELU, "Relu6": REDIRECTED_RELU6}
+
+
+@dataclass
+class RenderResult:
+    """Images at each threshold (arrays [B, H, W, C] in [0, 1]) and the objective per image."""
+
+    thresholds: list[int]
+    images: list[np.ndarray]
+    values: list[np.ndarray]
+    objective: str
+    steps_per_second: float = 0.0
+    history: list[float] = field(default_factory=list)
+
+
+def to_model_rgb(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Grayscale repeated to RGB, RGBA collapsed over random backgrounds; RGB unchanged."""
+    channels = images.shape[-1]
+    if channels == 1:
+        return tf.tile(images, [1, 1, 1, 3])
+    if channels == 4:
+        return transform_lib.collapse_alpha_random()(images, seed)
+    return images
+
+
+def _default_optimizer(learning_rate: float = 0.05):
+    return tf.keras.optimizers.Adam(learning_rate)
+
+
+def make_step(model, objective, param, optimizer, transform, image_ops: Sequence[ImageOp] = (),
+              redirect_relu: bool = False, jit_compile: bool = False) -> Callable:
+    """One compiled optimization step: ``step(seed[2], step_index) -> per-image objective``."""
+    layers = objective.model_layers(model)
+    variables = param.trainable_variables
+    overrides = RELU_OVERRIDES if redirect_relu else None
+    fixed = model.info.get("fixed_input_size")
+    h, w, _ = model.image_shape
+
+    def step(seed, index):
+        seeds = tf.random.experimental.stateless_split(seed, 2)
+        images = param()
+        x = transform(to_model_rgb(images, seeds[0]), seeds[1])
+        if fixed:
+            x = tf.image.resize(x, (h, w))
+        acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
+        value = objective(Accessor(model, acts, images))
+        loss = -tf.reduce_mean(value)
+        grads = tf.gradients(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        if image_ops:
+            var = param.image_variable
+            g = grads[variables.index(var)] if var in variables else tf.zeros_like(var)
+            new = var
+            for op in image_ops:
+                new = op(new, -g, index, param.space)  # -g: the ascent direction, as in the paper
+            var.assign(new)
+        batch = tf.shape(images)[0]
+        return tf.broadcast_to(value, [batch]) if value.shape.rank == 0 else value
+
+    return tf.function(step, jit_compile=jit_compile, reduce_retracing=True)
+
+
+def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
+           optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
+           thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
+           relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
+           callback: Callable[[int, np.ndarray], None] | None = None) -> RenderResult:
+    """Maximize ``objective`` and return the images at each threshold with their objective values.
+
+    ``param_f`` makes the parameterization (default ``param.image(128)``), ``transforms`` is a
+    list or a composed transform (default Lucid's :func:`~transform.standard_transforms`),
+    ``optimizer`` a Keras optimizer (default Adam 0.05). ``seed`` makes runs reproducible.
+    """
+    objective = as_objective(objective).validate(model)
+    thresholds = sorted(int(t) for t in thresholds)
+    if not thresholds or thresholds[0] < 1:
+        raise ValueError("thresholds must be positive step counts, e.g. (64, 256)")
+    with param_lib.seeded(seed):
+        param = (param_f or (lambda: param_lib.image(128)))()
+    for op in image_ops:
+        op.check(param)
+    if transforms is None:
+        transforms = transform_lib.standard_transforms()
+    transform = transform_lib.compose(*transforms) if isinstance(transforms, (list, tuple)) else transforms
+    optimizer = optimizer or _default_optimizer()
+    optimizer.build(param.trainable_variables)
+    plain = make_step(model, objective, param, optimizer, transform, image_ops, False, jit_compile)
+    redirected = (make_step(model, objective, param, optimizer, transform, image_ops, True, jit_compile)
+                  if relu_gradient_steps > 0 else plain)
+    base_seed = int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31))
+    images, values, history = [], [], []
+    bar = tqdm(total=thresholds[-1], desc=str(objective)[:60], disable=not progress, unit="step")
+    import time
+
+    start = time.perf_counter()
+    for i in range(1, thresholds[-1] + 1):
+        step_fn = redirected if i <= relu_gradient_steps else plain
+        value = step_fn(tf.constant([base_seed, i], tf.int32), tf.constant(i, tf.int64)).numpy()
+        history.append(float(value.mean()))
+        bar.update(1)
+        bar.set_postfix(objective=f"{history[-1]:.3f}", refresh=False)
+        if i in thresholds:
+            snapshot = param().numpy()
+            images.append(snapshot)
+            values.append(value)
+            if callback:
+                callback(i, snapshot)
+    bar.close()
+    elapsed = time.perf_counter() - start
+    return RenderResult(thresholds, images, values, str(objective),
+                        thresholds[-1] / elapsed if elapsed else 0.0, history)
+
+
+def render_vis(model, objective: ObjectiveLike, param_f=None, optimizer=None, transforms=None,
+               thresholds: Sequence[int] = (512,), **options) -> list[np.ndarray]:
+    """Lucid's ``render_vis``: one image batch (NHWC, [0, 1]) per threshold. See :func:`render`."""
+    return render(model, objective, param_f, optimizer, transforms, thresholds, **options).images
