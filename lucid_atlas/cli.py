@@ -89,6 +89,185 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     return summary
 
 
+def _thresholds(text: str) -> list[int]:
+    try:
+        values = sorted({int(v) for v in str(text).split(",") if v.strip()})
+    except ValueError:
+        raise ValueError(f"--steps takes step counts like 512 or 64,256,512, got '{text}'") from None
+    if not values or values[0] < 1:
+        raise ValueError(f"--steps must be positive, got '{text}'")
+    return values
+
+
+def _neuron_objective(args, model):
+    from lucid_atlas.optvis import objectives
+
+    if args.class_ is not None:
+        model.class_index(args.class_)
+        base = objectives.class_logit(args.class_)
+    else:
+        if args.layer is None or args.channel is None:
+            raise ValueError("give --layer and --channel (or --class); list layers with: "
+                             f"lucid-atlas layers {model.name}")
+        model.check_channel(args.layer, args.channel)
+        base = (objectives.neuron(args.layer, args.channel) if args.neuron
+                else objectives.channel(args.layer, args.channel))
+    if args.diversity > 1:
+        layer = args.layer or model.info.get("visual_layers", [model.layer_names[-3]])[-1]
+        base = base + args.diversity_weight * objectives.diversity(layer)
+    return base
+
+
+def cmd_neuron(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.io import sheets, storage
+    from lucid_atlas.optvis import param, render
+
+    model = models.load(args.model)
+    objective = _neuron_objective(args, model)
+    thresholds = _thresholds(args.steps)
+    batch = max(1, args.diversity)
+    result = render.render(
+        model, objective,
+        lambda: param.image(args.size, batch=batch, fft=not args.pixels, decorrelate=not args.pixels),
+        optimizer=tf_adam(args.lr), thresholds=thresholds, seed=args.seed, progress=not args.no_progress)
+    name = (f"class_{model.class_index(args.class_)}" if args.class_ is not None
+            else f"{args.layer.replace('/', '_')}_{args.channel}")
+    paths = []
+    for t, imgs in zip(result.thresholds, result.images):
+        for b, img in enumerate(imgs):
+            paths.append(sheets.save_png(img, os.path.join(args.out, f"{name}_step{t}_{b}.png")))
+    captions = [f"step {t} #{b}" for t in result.thresholds for b in range(batch)]
+    sheet = sheets.save_contact_sheet([im for imgs in result.images for im in imgs],
+                                      os.path.join(args.out, f"{name}_sheet.png"), captions=captions,
+                                      columns=batch if len(result.thresholds) > 1 else None,
+                                      title=f"{model.name}: {objective}")
+    summary = {"model": model.name, "objective": str(objective), "images": paths, "sheet": sheet,
+               "thresholds": result.thresholds,
+               "objective_values": {str(t): [round(float(v), 4) for v in vals]
+                                    for t, vals in zip(result.thresholds, result.values)},
+               "steps_per_second": round(result.steps_per_second, 2)}
+    storage.write_json(os.path.join(args.out, f"{name}.json"), summary)
+    if not args.json:
+        print(f"{objective}: {len(paths)} images in {args.out} (sheet: {sheet}); "
+              f"objective at {result.thresholds[-1]} steps: {result.values[-1].mean():.3f}")
+    return summary
+
+
+def tf_adam(learning_rate: float):
+    """Adam with the given learning rate (Lucid's default 0.05)."""
+    import tensorflow as tf
+
+    return tf.keras.optimizers.Adam(learning_rate)
+
+
+def cmd_layer_sheet(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.io import sheets, storage
+    from lucid_atlas.optvis import gallery
+
+    model = models.load(args.model)
+    layers = args.layers.split(",") if args.layers else gallery.spread_layers(model, args.n_layers)
+    rows, captions, figures = [], [], {}
+    for layer in layers:
+        depth = model.layer(layer).depth
+        chans = gallery.spread_channels(depth, args.channels, args.seed)
+        result = gallery.render_channels(model, layer, chans, args.size, args.steps, args.seed,
+                                         progress=not args.no_progress, optimizer=tf_adam(args.lr))
+        rows += list(result.images[-1])
+        captions += [f"{layer}:{c}" for c in chans]
+        figures[layer] = {"channels": chans, "objective": [round(float(v), 3) for v in result.values[-1]]}
+    sheet = sheets.save_contact_sheet(rows, os.path.join(args.out, "layer_sheet.png"), captions=captions,
+                                      columns=args.channels,
+                                      title=f"{model.name}: {args.channels} channels per layer, shallow to deep")
+    summary = {"model": model.name, "sheet": sheet, "layers": figures, "size": args.size, "steps": args.steps}
+    storage.write_json(os.path.join(args.out, "layer_sheet.json"), summary)
+    if not args.json:
+        print(f"layer sheet of {len(layers)} layers × {args.channels} channels: {sheet}")
+    return summary
+
+
+def cmd_deep_visualization(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.io import sheets, storage
+    from lucid_atlas.optvis import objectives, param, regularizers, render, transform
+
+    model = models.load(args.model)
+    if args.class_ is not None:
+        objective = objectives.class_logit(args.class_)
+        what = f"class {model.labels[model.class_index(args.class_)]}"
+    elif args.layer is not None and args.channel is not None:
+        objective = objectives.channel(args.layer, args.channel)
+        what = f"{args.layer}:{args.channel}"
+    else:
+        raise ValueError("give --class or --layer with --channel")
+    images, captions, values = [], [], {}
+    for preset in args.presets.split(","):
+        if preset == "lucid":
+            result = render.render(model, objective, lambda: param.image(args.size), tf_adam(0.05),
+                                   thresholds=(args.steps,), seed=args.seed, progress=not args.no_progress)
+        else:
+            ops = regularizers.yosinski(preset)
+            result = render.render(model, objective, lambda: param.centered_pixels(args.size), tf_adam(args.lr),
+                                   transforms=[transform.jitter(2)], thresholds=(args.steps,), seed=args.seed,
+                                   progress=not args.no_progress, image_ops=ops, relu_gradient_steps=0)
+        shown = result.images[-1] if preset == "lucid" else regularizers.normalize_for_display(result.images[-1])
+        images.append(shown[0])
+        captions.append("Lucid (fft+decorrelate)" if preset == "lucid" else f"Yosinski #{preset}")
+        values[preset] = round(float(result.values[-1].mean()), 3)
+        sheets.save_png(shown[0], os.path.join(args.out, f"preset_{preset}.png"))
+    sheet = sheets.save_contact_sheet(images, os.path.join(args.out, "deep_visualization.png"),
+                                      captions=captions, columns=len(images),
+                                      title=f"{model.name} {what}: regularization presets "
+                                            "(Yosinski images contrast-stretched for display)")
+    summary = {"model": model.name, "target": what, "sheet": sheet, "objective_values": values}
+    storage.write_json(os.path.join(args.out, "deep_visualization.json"), summary)
+    if not args.json:
+        print(f"{len(images)} presets side by side: {sheet}")
+    return summary
+
+
+def cmd_zoom_video(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.io import sheets, storage, video
+    from lucid_atlas.optvis import gallery, objectives, progressive
+
+    model = models.load(args.model)
+    layer = args.layer or gallery.spread_layers(model, 3)[-2]
+    depth = model.layer(layer).depth
+    channels = ([int(c) for c in args.channels.split(",")] if args.channels
+                else gallery.spread_channels(depth, 3, args.seed))
+    octaves = progressive.progressive_render(model, objectives.channel(layer, channels[0]), size=args.start_size,
+                                             octaves=args.octaves, scale=args.scale, steps=args.octave_steps,
+                                             seed=args.seed, progress=not args.no_progress)
+    octave_sheet = sheets.save_contact_sheet([o[0] for o in octaves.octaves],
+                                             os.path.join(args.out, "octaves.png"),
+                                             captions=[f"{o.shape[1]}px" for o in octaves.octaves],
+                                             title=f"progressive up-scaling, {layer}:{channels[0]}")
+    start = progressive.center_crop(progressive.upscale(octaves.octaves[-1], 1.0), *(2 * [min(
+        args.size, octaves.octaves[-1].shape[1])]))
+    if start.shape[1] != args.size:
+        start = progressive.upscale(start, args.size / start.shape[1])[:, :args.size, :args.size]
+    frames = progressive.zoom_frames(model, layer, channels, frames=args.frames, size=args.size, zoom=args.zoom,
+                                     steps_per_frame=args.steps_per_frame,
+                                     frames_per_channel=args.frames_per_channel, start=start, seed=args.seed,
+                                     progress=not args.no_progress)
+    gif = video.save_gif(frames, os.path.join(args.out, "zoom.gif"), fps=args.fps)
+    outputs = {"octaves": octave_sheet, "gif": gif}
+    try:
+        outputs["mp4"] = video.save_mp4(frames, os.path.join(args.out, "zoom.mp4"), fps=args.fps)
+    except RuntimeError as exc:
+        print(f"note: {exc}", file=sys.stderr)
+    step = max(1, len(frames) // 8)
+    outputs["frames_sheet"] = sheets.save_contact_sheet(frames[::step], os.path.join(args.out, "zoom_frames.png"),
+                                                        captions=[f"frame {i}" for i in range(0, len(frames), step)])
+    summary = {"model": model.name, "layer": layer, "channels": channels, "frames": len(frames), **outputs}
+    storage.write_json(os.path.join(args.out, "zoom_video.json"), summary)
+    if not args.json:
+        print(f"zoom video of {len(frames)} frames through {layer} channels {channels}: {gif}")
+    return summary
+
+
 # ---- plumbing ----------------------------------------------------------------------------------
 
 
@@ -114,7 +293,69 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="only the first N images")
     p.add_argument("--out", help="also write per-image predictions to this JSON file")
     p.add_argument("--no-progress", action="store_true")
+
+    p = add("neuron", cmd_neuron, "visualize one channel, neuron or class (recipes/neuron.py)")
+    _model_arg(p)
+    p.add_argument("--layer")
+    p.add_argument("--channel", type=int)
+    p.add_argument("--neuron", action="store_true", help="only the center unit, not the whole channel")
+    p.add_argument("--class", dest="class_", help="class name or index instead of a channel")
+    p.add_argument("--size", type=int, default=128, help="image side in pixels")
+    p.add_argument("--steps", default="512", help="step count, or thresholds such as 64,256,512")
+    p.add_argument("--diversity", type=int, default=1, help="render a batch of N diverse images")
+    p.add_argument("--diversity-weight", type=float, default=1.0)
+    p.add_argument("--pixels", action="store_true", help="plain pixels instead of Fourier+decorrelated")
+    _common(p, "out/neuron")
+
+    p = add("layer-sheet", cmd_layer_sheet, "K channels of several layers as one labelled sheet "
+            "(recipes/layer_sheet.py)")
+    _model_arg(p)
+    p.add_argument("--layers", help="comma-separated layer names (default: spread over the depth)")
+    p.add_argument("--n-layers", type=int, default=4)
+    p.add_argument("--channels", type=int, default=4, help="channels per layer")
+    p.add_argument("--size", type=int, default=96)
+    p.add_argument("--steps", type=int, default=256)
+    _common(p, "out/layer_sheet")
+
+    p = add("deep-visualization", cmd_deep_visualization, "Yosinski et al. 2015 regularization presets "
+            "side by side (recipes/deep_visualization.py)")
+    _model_arg(p)
+    p.add_argument("--class", dest="class_", help="class name or index (default: the layer/channel)")
+    p.add_argument("--layer")
+    p.add_argument("--channel", type=int)
+    p.add_argument("--presets", default="none,1,2,3,4,lucid", help="comma list of none,1,2,3,4,lucid")
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=200)
+    _common(p, "out/deep_visualization", lr=0.02)
+
+    p = add("zoom-video", cmd_zoom_video, "progressive up-scaling and an endless zoom video through "
+            "channels (recipes/zoom_video.py)")
+    _model_arg(p)
+    p.add_argument("--layer")
+    p.add_argument("--channels", help="comma-separated channels to cycle through")
+    p.add_argument("--start-size", type=int, default=64)
+    p.add_argument("--octaves", type=int, default=4)
+    p.add_argument("--scale", type=float, default=1.4)
+    p.add_argument("--octave-steps", type=int, default=64)
+    p.add_argument("--size", type=int, default=128, help="video frame size")
+    p.add_argument("--frames", type=int, default=60)
+    p.add_argument("--zoom", type=float, default=1.05)
+    p.add_argument("--steps-per-frame", type=int, default=8)
+    p.add_argument("--frames-per-channel", type=int, default=20)
+    p.add_argument("--fps", type=float, default=12)
+    _common(p, "out/zoom_video")
     return parser
+
+
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="efficientnet_lite0", help="zoo name or model file (default: %(default)s)")
+
+
+def _common(p: argparse.ArgumentParser, out: str, lr: float = 0.05) -> None:
+    p.add_argument("--out", default=out, help="output folder (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float, default=lr, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--no-progress", action="store_true")
 
 
 def main(argv: list[str] | None = None) -> int:

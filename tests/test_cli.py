@@ -51,3 +51,29 @@ def test_evaluate_labelled_folder_json(capsys, lite0, imagenet_samples):
     summary = _last_json(capsys)
     assert summary["n"] == 20 and summary["n_labelled"] == 20 and summary["top1"] > 0.6
     assert set(summary) >= {"n", "top1", "top5"}
+
+
+def test_neuron_contract(capsys, lite0, tmp_path):
+    out = tmp_path / "neuron"
+    assert cli.main(["neuron", "--model", "efficientnet_lite0", "--layer", "block5_expanded", "--channel", "7",
+                     "--size", "48", "--steps", "4,12", "--out", str(out), "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    assert len(summary["images"]) == 2 and all((out / p.split("/")[-1]).exists() for p in summary["images"])
+    assert set(summary["objective_values"]) == {"4", "12"}
+    assert summary["sheet"].endswith(".png")
+
+
+def test_neuron_channel_out_of_range_is_one_clear_line(capsys, lite0, tmp_path):
+    assert cli.main(["neuron", "--layer", "block5_expanded", "--channel", "999", "--out", str(tmp_path),
+                     "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "has 240 channels" in err and "Traceback" not in err
+
+
+def test_layer_sheet_writes_labelled_sheet(capsys, lite0, tmp_path):
+    assert cli.main(["layer-sheet", "--layers", "block2_expanded,block9_expanded", "--channels", "2",
+                     "--size", "32", "--steps", "3", "--out", str(tmp_path), "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    assert set(summary["layers"]) == {"block2_expanded", "block9_expanded"}
+    from PIL import Image
+    assert Image.open(summary["sheet"]).size[0] > 64

@@ -44,12 +44,13 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+def _fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int, keep_end: bool = False) -> str:
+    """The text, shortened with an ellipsis to fit ``width`` (dropping the start if ``keep_end``)."""
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
+        text = text[1:] if keep_end else text[:-1]
+    return "…" + text if keep_end else text + "…"
 
 
 def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None = None,
@@ -63,6 +64,8 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
     cell = cell or max(max(np.asarray(im).shape[:2]) for im in images)
     font_size = max(10, min(16, cell // 10))
     font = _font(font_size)
+    small = _font(max(9, font_size - 3)) if captions and any(len(str(c)) * font_size * 0.55 > cell
+                                                           for c in captions) else font
     cap_h = font_size + 6 if captions else 0
     title_h = font_size + 12 if title else 0
     sheet = Image.new("RGB", (columns * (cell + pad) + pad, title_h + rows * (cell + cap_h + pad) + pad),
@@ -80,7 +83,8 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
             tile = tile.resize((max(1, round(tile.width * scale)), max(1, round(tile.height * scale))), resample)
         sheet.paste(tile, (x + (cell - tile.width) // 2, y + (cell - tile.height) // 2))
         if captions and i < len(captions) and captions[i]:
-            draw.text((x, y + cell + 2), _fit_text(draw, str(captions[i]), font, cell), fill=(0, 0, 0), font=font)
+            text = _fit_text(draw, str(captions[i]), small, cell, keep_end=True)
+            draw.text((x, y + cell + 2), text, fill=(0, 0, 0), font=small)
     return sheet
 
 

@@ -236,5 +236,6 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
         model, name=variant, preprocess=_preprocess, value_range=(-127 / 128, 128 / 128),
         labels=imagenet_labels(), synsets=imagenet_synsets(), logits_layer="logits",
         layers=human_layers(model, specs), image_shape=(resolution, resolution, 3),
-        info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224},
+        info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224,
+              "visual_layers": [f"block{b.index}_expanded" for b in specs if b.expand] + ["head"]},
     )

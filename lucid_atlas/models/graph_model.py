@@ -275,7 +275,8 @@ def load_inception_v1(path: str | None = None, labels_path: str | None = None,
     return from_graph_def(
         graph_def, input_name="input", image_shape=(224, 224, 3), value_range=(-117.0, 138.0),
         layers=inception_v1_layers(graph_def), labels=labels, logits_layer=_logits_op(graph_def),
-        name="inception_v1", synsets=synsets, info={"source": path},
+        name="inception_v1", synsets=synsets,
+        info={"source": path, "visual_layers": [n for n, _, _ in INCEPTION_V1_LAYERS[:12]]},
     )
 
 

@@ -122,6 +122,8 @@ class Objective:
 
     def __mul__(self, other: Union["Objective", float]) -> "Objective":
         if isinstance(other, numbers.Number):
+            if other == 1:
+                return self
             return Objective(lambda T: other * self(T), f"{other:g} * {self._wrapped(2)}",
                              self.layers, self.validators, 2)
         return self._combine(self, as_objective(other), tf.multiply, "*", 2)

@@ -164,9 +164,18 @@ def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None,
     ch = channels or (4 if alpha else 3)
     raw = fft_image([batch, h, w, ch], sd, seed=seed) if fft else pixel_image([batch, h, w, ch], sd or 0.01,
                                                                                  seed=seed)
+    zero_is_gray = sigmoid or (decorrelate and ch >= 3)
     return Param(lambda: to_valid_rgb(raw(), decorrelate and ch >= 3, sigmoid), raw.trainable_variables,
                  f"image({w}x{h}, batch={batch}, fft={fft}, decorrelate={decorrelate}, channels={ch})",
-                 raw.image_variable, raw.space)
+                 raw.image_variable, raw.space if zero_is_gray or fft else "other")
+
+
+def centered_pixels(w: int, h: int | None = None, batch: int = 1, sd: float = 0.02,
+                    seed: int | None = None) -> Param:
+    """Plain RGB pixels stored centered (0 = gray), image = clip(x + 0.5): Yosinski's setting."""
+    raw = pixel_image([batch, h or w, w, 3], sd, seed=seed)
+    return Param(lambda: _clip_with_gradient(2 * raw()) / 2 + 0.5, raw.trainable_variables,
+                 f"centered_pixels({w}x{h or w}, batch={batch})", raw.image_variable, "pixels")
 
 
 def grayscale(w: int, h: int | None = None, batch: int = 1, **options) -> Param:

@@ -123,3 +123,11 @@ def yosinski(preset: str) -> list[ImageOp]:
     if contrib_pct:
         ops.append(clip_small_contribution(contrib_pct))
     return ops
+
+
+def normalize_for_display(images: np.ndarray, percentile: float = 99.5) -> np.ndarray:
+    """Stretch centered pixel images so their contrast fills [0, 1], as the paper displays them."""
+    centered = np.asarray(images, np.float32) - 0.5
+    axes = tuple(range(1, centered.ndim)) if centered.ndim == 4 else None
+    scale = np.percentile(np.abs(centered), percentile, axis=axes, keepdims=True)
+    return np.clip(0.5 + 0.5 * centered / np.maximum(scale, 1e-6), 0.0, 1.0)

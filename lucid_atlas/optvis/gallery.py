@@ -1,0 +1,47 @@
+"""Many visualizations at once: one batch renders one unit per image (channels, classes, layers)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import objectives, param
+from .render import RenderResult, render
+
+
+def channels_objective(layer: str, channels: Sequence[int]) -> objectives.Objective:
+    """Image i of the batch maximizes channel ``channels[i]`` of ``layer``."""
+    return sum(objectives.channel(layer, int(c), batch=i) for i, c in enumerate(channels))
+
+
+def classes_objective(labels: Sequence[int | str]) -> objectives.Objective:
+    """Image i of the batch maximizes the logit of ``labels[i]``."""
+    return sum(objectives.class_logit(label, batch=i) for i, label in enumerate(labels))
+
+
+def render_channels(model, layer: str, channels: Sequence[int], size: int = 128, steps: int = 256,
+                    seed: int | None = 0, progress: bool = True, **options) -> RenderResult:
+    """One image per channel of ``layer``, rendered together in one batch."""
+    return render(model, channels_objective(layer, channels),
+                  lambda: param.image(size, batch=len(channels)), thresholds=(steps,), seed=seed,
+                  progress=progress, **options)
+
+
+def spread_channels(depth: int, k: int, seed: int | None = 0) -> list[int]:
+    """``k`` distinct channels out of ``depth``, chosen at random (seeded) and sorted."""
+    rng = np.random.default_rng(seed)
+    return sorted(int(c) for c in rng.choice(depth, size=min(k, depth), replace=False))
+
+
+def spread_layers(model, k: int = 4, kind: str = "conv") -> list[str]:
+    """``k`` layers spread evenly from shallow to deep (the 'abstraction grows' figure).
+
+    Uses the model's own list of good visualization layers (``info['visual_layers']``) when it
+    has one, else every layer of ``kind``.
+    """
+    names = list(model.info.get("visual_layers") or [l.name for l in model.layers if l.kind == kind])
+    if not names:
+        raise ValueError(f"model '{model.name}' has no '{kind}' layers")
+    idx = np.linspace(0, len(names) - 1, min(k, len(names)) + 1)[1:]
+    return list(dict.fromkeys(names[int(round(i))] for i in idx))

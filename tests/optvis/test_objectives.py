@@ -1,0 +1,145 @@
+"""Objectives: each one rises under optimization on a real model; algebra, shorthand, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lucid_atlas import models
+from lucid_atlas.optvis import objectives as obj
+from lucid_atlas.optvis import param
+from lucid_atlas.optvis.objectives import Accessor
+
+LAYER = "block5_expanded"
+DEPTH = 240
+
+
+def _value(model, objective, p):
+    images = p()
+    acts = model.activations(images, objective.model_layers(model)) if objective.model_layers(model) else {}
+    return float(tf.reduce_mean(objective(Accessor(model, acts, images))))
+
+
+@pytest.fixture(scope="module")
+def photos():
+    """Two 32×32 photos (scikit-image's astronaut and cat): a realistic, non-degenerate start."""
+    from lucid_atlas.io.images import default_image_paths, load_image
+
+    paths = [p for p in default_image_paths() if p.endswith(("astronaut.png", "chelsea.png"))]
+    return np.stack([load_image(p, 32) for p in paths])
+
+
+def _rises(model, objective, start, steps=3, lr=0.1):
+    objective.validate(model)
+    p = param.from_image(start)
+    opt = tf.keras.optimizers.Adam(lr)
+    before = _value(model, objective, p)
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            images = p()
+            acts = model.activations(images, objective.model_layers(model)) if objective.model_layers(model) else {}
+            loss = -tf.reduce_mean(objective(Accessor(model, acts, images)))
+        grads = tape.gradient(loss, p.trainable_variables)
+        opt.apply_gradients(zip(grads, p.trainable_variables))
+    return before, _value(model, objective, p)
+
+
+RNG = np.random.default_rng(0)
+VEC = RNG.normal(size=DEPTH).astype(np.float32)
+
+
+@obj.wrap_objective
+def mean_of_channel(layer, ch):
+    return lambda T: tf.reduce_mean(T(layer)[..., ch], axis=[1, 2])
+
+
+OBJECTIVES = {
+    "neuron": lambda: obj.neuron(LAYER, 3),
+    "neuron_xy": lambda: obj.neuron(LAYER, 3, x=1, y=2),
+    "channel": lambda: obj.channel(LAYER, 3),
+    "channel_batch": lambda: obj.channel(LAYER, 3, batch=1),
+    "direction": lambda: obj.direction(LAYER, VEC),
+    "direction_cossim_pow": lambda: obj.direction(LAYER, VEC, cossim_pow=2),
+    "direction_neuron": lambda: obj.direction_neuron(LAYER, VEC),
+    "direction_cossim": lambda: obj.direction_cossim(LAYER, np.stack([VEC, -VEC])),
+    "direction_cossim_whitened": lambda: obj.direction_cossim(LAYER, VEC, whitening=np.eye(DEPTH) * 2),
+    "tensor_direction": lambda: obj.tensor_direction(LAYER, RNG.normal(size=(4, 4, DEPTH)).astype(np.float32)),
+    "deepdream": lambda: obj.deepdream(LAYER),
+    "class_logit": lambda: obj.class_logit("flamingo"),
+    "class_logit_index": lambda: obj.class_logit(130, batch=0),
+    "neg_total_variation": lambda: -obj.total_variation(),
+    "neg_L1": lambda: -obj.L1(constant=0.5),
+    "neg_L2": lambda: -obj.L2(),
+    "neg_blur_input_each_step": lambda: -obj.blur_input_each_step(),
+    "neg_alignment": lambda: -obj.alignment(LAYER),
+    "diversity": lambda: obj.diversity(LAYER),
+    "neg_input_diff": lambda: -obj.input_diff(np.full((32, 32, 3), 0.2, np.float32)),
+    "channel_interpolate": lambda: obj.channel_interpolate(LAYER, 3, "block9_expanded", 5),
+    "penalize_boundary_complexity": lambda: obj.penalize_boundary_complexity(w=6),
+    "user_defined": lambda: mean_of_channel(LAYER, 7),
+    "shorthand_sum": lambda: sum([obj.as_objective(f"{LAYER}:1"), obj.as_objective(f"{LAYER}:2")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_every_objective_rises(lite0, photos, name):
+    before, after = _rises(lite0, OBJECTIVES[name](), photos)
+    assert after > before, f"{name}: {before} -> {after}"
+
+
+def test_descriptions_read_like_code():
+    o = obj.channel("mixed4d", 42) + 0.5 * obj.diversity("mixed4d")
+    assert str(o) == "channel(mixed4d, 42) + 0.5 * diversity(mixed4d)"
+    assert str(obj.channel("a", 1) - 0.1 * (obj.L1() + obj.total_variation())) == \
+        "channel(a, 1) - 0.1 * (L1() + total_variation())"
+    assert str(sum([obj.as_objective("a:1"), obj.neuron("b", 2)])) == "channel(a, 1) + neuron(b, 2)"
+    assert str(mean_of_channel("a", 3)) == "mean_of_channel(a, 3)"
+    assert str(obj.channel("a", 1) / 2) == "0.5 * channel(a, 1)"
+
+
+def test_algebra_matches_arithmetic(lite0):
+    a, b = obj.channel(LAYER, 1), obj.channel(LAYER, 2)
+    images = tf.random.uniform((2, 32, 32, 3), seed=1)
+    acts = lite0.activations(images, [LAYER])
+    T = Accessor(lite0, acts, images)
+    va, vb = a(T).numpy(), b(T).numpy()
+    np.testing.assert_allclose((a + b)(T), va + vb, rtol=1e-5)
+    np.testing.assert_allclose((a - 2 * b)(T), va - 2 * vb, rtol=1e-5)
+    np.testing.assert_allclose((a * b)(T), va * vb, rtol=1e-5)
+    np.testing.assert_allclose((-a / 4)(T), -va / 4, rtol=1e-5)
+    np.testing.assert_allclose((3 - a)(T), 3 - va, rtol=1e-5)
+    np.testing.assert_allclose((a + 1)(T), va + 1, rtol=1e-5)
+
+
+def test_batch_argument_targets_one_image(lite0):
+    images = tf.random.uniform((3, 32, 32, 3), seed=2)
+    T = Accessor(lite0, lite0.activations(images, [LAYER]), images)
+    v = obj.channel(LAYER, 4, batch=1)(T).numpy()
+    assert v[0] == 0 and v[2] == 0 and v[1] != 0
+
+
+def test_shorthand_and_bad_strings():
+    assert str(obj.as_objective("mixed4d:42")) == "channel(mixed4d, 42)"
+    with pytest.raises(ValueError, match="layer:channel"):
+        obj.as_objective("mixed4d")
+
+
+def test_unknown_layer_fails_before_tf_with_choices(lite0):
+    with pytest.raises(models.UnknownLayerError, match="Valid layers: stem"):
+        obj.channel("mixed4d", 3).validate(lite0)
+
+
+def test_channel_out_of_range_names_depth(lite0):
+    with pytest.raises(models.ChannelOutOfRangeError, match=f"has {DEPTH} channels"):
+        (obj.channel(LAYER, 1) + obj.neuron(LAYER, DEPTH)).validate(lite0)
+
+
+def test_direction_with_wrong_length(lite0):
+    with pytest.raises(models.ModelError, match="has 10 values but the layer has 240"):
+        obj.direction(LAYER, np.ones(10)).validate(lite0)
+
+
+def test_unknown_class_suggests_names(lite0):
+    with pytest.raises(models.ModelError, match="Closest: .*flamingo"):
+        obj.class_logit("flamingoo").validate(lite0)
