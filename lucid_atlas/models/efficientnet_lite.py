@@ -79,11 +79,14 @@ def _bn(name: str) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
-def build_keras(specs: list[BlockSpec], resolution: int, stem: int, head: int, classes: int,
-                name: str) -> keras.Model:
-    """The EfficientNet-Lite network in Keras, expecting inputs already scaled to ~[-1, 1]."""
+def build_keras(specs: list[BlockSpec], stem: int, head: int, classes: int, name: str,
+                input_size: int | None = None) -> keras.Model:
+    """The EfficientNet-Lite network in Keras, expecting inputs already scaled to ~[-1, 1].
+
+    The input size is left open by default (visualizations start small); ``input_size`` fixes it.
+    """
     L = keras.layers
-    inputs = keras.Input((None, None, 3), name="input")  # any size: visualizations start small
+    inputs = keras.Input((input_size, input_size, 3), name="input")
     x = L.Conv2D(stem, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
     x = _bn("stem_bn")(x)
     x = L.ReLU(6.0, name="stem")(x)
@@ -220,8 +223,11 @@ def _preprocess(x: tf.Tensor) -> tf.Tensor:
 
 
 def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str | None = None,
-                           weights_path: str | None = None) -> VisionModel:
-    """EfficientNet-Lite with ImageNet weights, offline, as a :class:`VisionModel`."""
+                           weights_path: str | None = None, input_size: int | None = None) -> VisionModel:
+    """EfficientNet-Lite with ImageNet weights, offline, as a :class:`VisionModel`.
+
+    ``input_size`` fixes the Keras input size (for tools that need static shapes).
+    """
     if variant not in VARIANTS:
         raise ModelError(f"unknown EfficientNet-Lite variant '{variant}': {', '.join(VARIANTS)}")
     resolution = VARIANTS[variant][3]
@@ -229,13 +235,13 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
     stem = weights["stem_conv"][0].shape[-1]
     head = weights["head_conv"][0].shape[-1]
     classes = weights["logits"][0].shape[-1]
-    model = build_keras(specs, resolution, stem, head, classes, variant)
+    model = build_keras(specs, stem, head, classes, variant, input_size)
     for layer_name, arrays in weights.items():
         model.get_layer(layer_name).set_weights(arrays)
     return from_keras(
         model, name=variant, preprocess=_preprocess, value_range=(-127 / 128, 128 / 128),
         labels=imagenet_labels(), synsets=imagenet_synsets(), logits_layer="logits",
-        layers=human_layers(model, specs), image_shape=(resolution, resolution, 3),
+        layers=human_layers(model, specs), image_shape=(input_size or resolution,) * 2 + (3,),
         info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224,
               "visual_layers": [f"block{b.index}_expanded" for b in specs if b.expand] + ["head"]},
     )

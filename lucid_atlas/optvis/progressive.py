@@ -109,8 +109,8 @@ def zoom_frames(model, layer: str, channels: Sequence[int], frames: int = 60, si
     param = param_lib.from_image(current)
     optimizer = tf.keras.optimizers.Adam(learning_rate)
     optimizer.build(param.trainable_variables)
-    transform = transform_lib.compose(transform_lib.jitter(4), transform_lib.random_scale([0.95, 1.0, 1.05]))
-    step = make_step(model, objective, param, optimizer, transform)
+    transforms = [transform_lib.jitter(4), transform_lib.random_scale([0.95, 1.0, 1.05])]
+    step = make_step(model, objective, param, optimizer, transforms)
     base_seed = int(seed or 0)
     out = []
     for f in tqdm(range(frames), desc="zoom frames", disable=not progress):

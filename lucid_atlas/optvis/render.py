@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from . import optimizers
 from . import param as param_lib
 from . import transform as transform_lib
 from .objectives import Accessor, ObjectiveLike, as_objective
@@ -84,24 +85,29 @@ def to_model_rgb(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 
 
 def _default_optimizer(learning_rate: float = 0.05):
-    return tf.keras.optimizers.Adam(learning_rate)
+    return optimizers.Adam(learning_rate)
 
 
-def make_step(model, objective, param, optimizer, transform, image_ops: Sequence[ImageOp] = (),
+def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False) -> Callable:
-    """One compiled optimization step: ``step(seed[2], step_index) -> per-image objective``."""
+    """One compiled optimization step: ``step(seed[2], step_index) -> per-image objective``.
+
+    ``transforms`` is a list of transforms or one callable; for models with a fixed input size
+    a final resize is fused into the last geometric warp.
+    """
+    chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
     layers = objective.model_layers(model)
     variables = param.trainable_variables
     overrides = RELU_OVERRIDES if redirect_relu else None
-    fixed = model.info.get("fixed_input_size")
-    h, w, _ = model.image_shape
+    if model.info.get("fixed_input_size"):
+        h, w, _ = model.image_shape
+        chain.append(transform_lib.resize_to(h, w))
+    transform = transform_lib.compose(*chain)
 
     def step(seed, index):
         seeds = tf.random.experimental.stateless_split(seed, 2)
         images = param()
         x = transform(to_model_rgb(images, seeds[0]), seeds[1])
-        if fixed:
-            x = tf.image.resize(x, (h, w))
         acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
         value = objective(Accessor(model, acts, images))
         loss = -tf.reduce_mean(value)
@@ -141,11 +147,10 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
         op.check(param)
     if transforms is None:
         transforms = transform_lib.standard_transforms()
-    transform = transform_lib.compose(*transforms) if isinstance(transforms, (list, tuple)) else transforms
     optimizer = optimizer or _default_optimizer()
     optimizer.build(param.trainable_variables)
-    plain = make_step(model, objective, param, optimizer, transform, image_ops, False, jit_compile)
-    redirected = (make_step(model, objective, param, optimizer, transform, image_ops, True, jit_compile)
+    plain = make_step(model, objective, param, optimizer, transforms, image_ops, False, jit_compile)
+    redirected = (make_step(model, objective, param, optimizer, transforms, image_ops, True, jit_compile)
                   if relu_gradient_steps > 0 else plain)
     base_seed = int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31))
     images, values, history = [], [], []

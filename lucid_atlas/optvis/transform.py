@@ -4,6 +4,11 @@ A transform is a callable ``t(images, seed) -> images`` on NHWC batches, where `
 shape-[2] int32 tensor; all randomness is stateless, so a seeded render is reproducible and
 every transform works inside ``tf.function``. :func:`compose` chains transforms, splitting
 the seed so each gets its own stream.
+
+Geometric transforms (constant :func:`pad`, :func:`jitter`, :func:`random_scale`,
+:func:`random_rotate`, :func:`resize_to`) are :class:`Geometric` objects: alone each is one
+image warp; inside :func:`compose` consecutive ones are fused into a single affine warp, so
+Lucid's five standard transforms cost one resampling instead of five (faster, and less blur).
 """
 
 from __future__ import annotations
@@ -37,46 +42,118 @@ def _pick(values: Sequence[float], seed: tf.Tensor) -> tf.Tensor:
     return tf.gather(table, idx)
 
 
+# An affine step maps output pixel (x, y, 1) to input pixel coordinates: a 3×3 float matrix,
+# plus the output size [h, w] (int32). ``sample(seed, size) -> (matrix, new_size)``.
+AffineSampler = Callable[[tf.Tensor, tf.Tensor], tuple]
+
+
+class Geometric:
+    """A transform that is an affine resampling; consecutive ones fuse inside :func:`compose`."""
+
+    def __init__(self, sample: AffineSampler, name: str, fill_value: float | None = None):
+        self.sample = sample
+        self.name = name
+        self.fill_value = fill_value  # a pad's color; None: no opinion
+
+    def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        return warp_chain(images, [self], seed[None])
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _translation(tx, ty) -> tf.Tensor:
+    return tf.stack([tf.stack([1.0, 0.0, tx]), tf.stack([0.0, 1.0, ty]), tf.constant([0.0, 0.0, 1.0])])
+
+
+def warp_chain(images: tf.Tensor, steps: Sequence[Geometric], seeds: tf.Tensor) -> tf.Tensor:
+    """Apply geometric steps as one bilinear warp (outside the image: the first pad's color)."""
+    size = tf.shape(images)[1:3]
+    matrix = tf.eye(3)
+    for i, step in enumerate(steps):
+        m, size = step.sample(seeds[i], size)
+        matrix = tf.matmul(matrix, m)
+    fills = [s.fill_value for s in steps if s.fill_value is not None]
+    flat = tf.reshape(matrix, [9])[:8] / matrix[2, 2]
+    transforms = tf.tile(flat[None], [tf.shape(images)[0], 1])
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=size,
+        fill_value=float(fills[0]) if fills else 0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+
+
 def compose(*transforms: Transform) -> Transform:
-    """Apply transforms in order, each with its own seed split from the given one."""
+    """Apply transforms in order, each with its own seed; runs of geometric ones become one warp."""
     flat = [t for item in transforms for t in (item if isinstance(item, (list, tuple)) else [item])]
+    groups: list[list] = []
+    for t in flat:
+        fusable = isinstance(t, Geometric) and groups and isinstance(groups[-1][0], Geometric)
+        if fusable and t.fill_value is not None and any(g.fill_value not in (None, t.fill_value)
+                                                        for g in groups[-1]):
+            fusable = False  # two pads with different colors stay separate
+        if fusable:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
 
     def composed(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         if not flat:
             return images
         seeds = tf.random.experimental.stateless_split(seed, len(flat))
-        for i, t in enumerate(flat):
-            images = t(images, seeds[i])
+        i = 0
+        for group in groups:
+            if isinstance(group[0], Geometric):
+                images = warp_chain(images, group, seeds[i:i + len(group)])
+            else:
+                images = group[0](images, seeds[i])
+            i += len(group)
         return images
     return composed
 
 
 def pad(w: int, mode: str = "REFLECT", constant_value: float = 0.5) -> Transform:
     """Pad ``w`` pixels on every side (reflect, symmetric, or constant ``constant_value``)."""
+    if mode.upper() == "CONSTANT":
+        def sample(seed, size):
+            return _translation(-float(w), -float(w)), size + 2 * w
+        return Geometric(sample, f"pad({w}, {constant_value:g})", float(constant_value))
+
     def padded(images, seed):
-        paddings = [[0, 0], [w, w], [w, w], [0, 0]]
-        if mode.upper() == "CONSTANT":
-            return tf.pad(images, paddings, constant_values=constant_value)
-        return tf.pad(images, paddings, mode=mode.upper())
+        return tf.pad(images, [[0, 0], [w, w], [w, w], [0, 0]], mode=mode.upper())
     return padded
 
 
 def jitter(d: int) -> Transform:
     """Random crop that removes ``d`` pixels in total from width and height (a random shift)."""
-    def jittered(images, seed):
-        shape = tf.shape(images)
-        off = tf.random.stateless_uniform([2], seed, 0, d + 1, dtype=tf.int32)
-        return images[:, off[0]:off[0] + shape[1] - d, off[1]:off[1] + shape[2] - d, :]
-    return jittered
+    def sample(seed, size):
+        off = tf.cast(tf.random.stateless_uniform([2], seed, 0, d + 1, dtype=tf.int32), tf.float32)
+        return _translation(off[1], off[0]), size - d
+    return Geometric(sample, f"jitter({d})")
+
+
+def _scale_matrix(sy, sx) -> tf.Tensor:
+    """Output→input map of a resize by (sy, sx), with half-pixel centers like tf.image.resize."""
+    return tf.stack([tf.stack([1.0 / sx, 0.0, 0.5 / sx - 0.5]),
+                     tf.stack([0.0, 1.0 / sy, 0.5 / sy - 0.5]),
+                     tf.constant([0.0, 0.0, 1.0])])
 
 
 def random_scale(scales: Sequence[float]) -> Transform:
     """Resize by a factor picked from ``scales`` (bilinear)."""
-    def scaled(images, seed):
+    def sample(seed, size):
         s = _pick(scales, seed)
-        size = tf.cast(tf.round(tf.cast(tf.shape(images)[1:3], tf.float32) * s), tf.int32)
-        return tf.image.resize(images, size, "bilinear")
-    return scaled
+        new = tf.cast(tf.round(tf.cast(size, tf.float32) * s), tf.int32)
+        real = tf.cast(new, tf.float32) / tf.cast(size, tf.float32)
+        return _scale_matrix(real[0], real[1]), new
+    return Geometric(sample, f"random_scale({len(scales)} scales)")
+
+
+def _rotation_matrix(radians, size) -> tf.Tensor:
+    h, w = tf.cast(size[0], tf.float32), tf.cast(size[1], tf.float32)
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    c, s = tf.cos(radians), tf.sin(radians)
+    return tf.stack([tf.stack([c, -s, cx - c * cx + s * cy]),
+                     tf.stack([s, c, cy - s * cx - c * cy]),
+                     tf.constant([0.0, 0.0, 1.0])])
 
 
 def rotate(images: tf.Tensor, radians: tf.Tensor, fill_value: float = 0.0) -> tf.Tensor:
@@ -93,13 +170,13 @@ def rotate(images: tf.Tensor, radians: tf.Tensor, fill_value: float = 0.0) -> tf
         interpolation="BILINEAR", fill_mode="CONSTANT")
 
 
-def random_rotate(angles: Sequence[float], units: str = "degrees", fill_value: float = 0.0) -> Transform:
-    """Rotate by an angle picked from ``angles`` (degrees by default)."""
+def random_rotate(angles: Sequence[float], units: str = "degrees") -> Transform:
+    """Rotate about the center by an angle picked from ``angles`` (degrees by default)."""
     factor = math.pi / 180.0 if units == "degrees" else 1.0
 
-    def rotated(images, seed):
-        return rotate(images, _pick(angles, seed) * factor, fill_value)
-    return rotated
+    def sample(seed, size):
+        return _rotation_matrix(_pick(angles, seed) * factor, size), size
+    return Geometric(sample, f"random_rotate({len(angles)} angles)")
 
 
 def crop_or_pad_to(height: int, width: int) -> Transform:
@@ -110,10 +187,12 @@ def crop_or_pad_to(height: int, width: int) -> Transform:
 
 
 def resize_to(height: int, width: int) -> Transform:
-    """Bilinear resize to a fixed size."""
-    def resized(images, seed):
-        return tf.image.resize(images, (height, width), "bilinear")
-    return resized
+    """Bilinear resize to a fixed size (fuses with neighbouring geometric transforms)."""
+    def sample(seed, size):
+        target = tf.constant([height, width], tf.int32)
+        real = tf.cast(target, tf.float32) / tf.cast(size, tf.float32)
+        return _scale_matrix(real[0], real[1]), target
+    return Geometric(sample, f"resize_to({height}, {width})")
 
 
 def collapse_alpha_random(sd: float = 0.5) -> Transform:

@@ -57,7 +57,7 @@ def test_redirected_relu_gradient_reaches_dead_units(redirect):
     before = p().numpy()
     opt = tf.keras.optimizers.Adam(0.05)
     opt.build(p.trainable_variables)
-    step = render.make_step(model, objectives.as_objective("top:0"), p, opt, transform.compose(),
+    step = render.make_step(model, objectives.as_objective("top:0"), p, opt, [],
                             redirect_relu=redirect)
     step(tf.constant([0, 1]), tf.constant(1, tf.int64))
     moved = np.abs(p().numpy() - before).max()
@@ -80,7 +80,7 @@ def test_graph_model_redirected_relu(tiny_inception, redirect):
     before = p().numpy()
     opt = tf.keras.optimizers.Adam(0.05)
     opt.build(p.trainable_variables)
-    step = render.make_step(tiny_inception, objectives.channel("mixed3a", 2), p, opt, transform.compose(),
+    step = render.make_step(tiny_inception, objectives.channel("mixed3a", 2), p, opt, [],
                             redirect_relu=redirect)
     step(tf.constant([0, 1]), tf.constant(1, tf.int64))
     assert (np.abs(p().numpy() - before).max() > 1e-4) == redirect

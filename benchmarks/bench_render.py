@@ -1,0 +1,153 @@
+"""Benchmark: render_vis steps/s vs Xplique's optimize and vs the bare model forward+backward.
+
+Same model (EfficientNet-Lite0 with the same weights, fixed input size), same layer and
+channel, same image size and step count, in one process. Rates are steady-state: each
+library runs ``warmup`` steps and then ``warmup + steps``, and the rate is taken over the
+difference, so tracing is not counted. Prints a human summary and, with ``--json``, one JSON
+line last. Xplique is optional (``make bench`` installs it); without it its figures are null.
+
+    python benchmarks/bench_render.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from lucid_atlas import models  # noqa: E402
+from lucid_atlas.optvis import objectives, param, render  # noqa: E402
+
+LAYER, CHANNEL = "block9_expanded", 17
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+ROUNDS = 4  # rates are best-of-rounds, interleaved between engines, to damp machine noise
+
+
+def ours_rate(model, size: int, steps: int, warmup: int, batch: int = 1, transforms=None) -> float:
+    """Steady-state render steps/s of lucid_atlas (best of several intervals of one run)."""
+    marks = {}
+    chunk = max(1, steps // ROUNDS)
+    thresholds = [warmup + k * chunk for k in range(ROUNDS + 1)]
+    render.render(model, objectives.channel(LAYER, CHANNEL), lambda: param.image(size, batch=batch),
+                  thresholds=thresholds, progress=False, transforms=transforms,
+                  callback=lambda i, _img: marks.__setitem__(i, time.perf_counter()))
+    return max(chunk / (marks[b] - marks[a]) for a, b in zip(thresholds, thresholds[1:]))
+
+
+def bare_rate(model, size: int, steps: int, warmup: int) -> float:
+    """Forward + backward of the model alone on a fixed input (no param, no transforms)."""
+    keras_model = model.info["keras_model"]
+    x = tf.Variable(tf.random.uniform((1, size, size, 3)))
+    tap = tf.keras.Model(keras_model.inputs, keras_model.get_layer(LAYER).output)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tap(model.preprocess(x))[..., CHANNEL])
+        return tape.gradient(loss, x)
+
+    for _ in range(warmup):
+        step().numpy()
+    best, chunk = 0.0, max(1, steps // ROUNDS)
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for _ in range(chunk):
+            step().numpy()
+        best = max(best, chunk / (time.perf_counter() - start))
+    return best
+
+
+def xplique_rate(model, size: int, steps: int, warmup: int, matched: bool = False) -> float | None:
+    """Steady-state steps/s of Xplique's features_visualizations.optimize, or None if absent.
+
+    ``matched=True`` turns off Xplique's default transformations (which crop a 128 px image to
+    about 44 px before the model) so both engines push the same pixels through the network.
+    """
+    try:
+        from xplique.features_visualizations import Objective, optimize
+    except ImportError:
+        return None
+    keras_model = model.info["keras_model"]
+    lo, hi = -127.0 / 128.0, 128.0 / 128.0  # lite0's input range for pixels in [0, 1]
+
+    def run(n):
+        obj = Objective.channel(keras_model, LAYER, CHANNEL)
+        start = time.perf_counter()
+        optimize(obj, nb_steps=n, values_range=(lo, hi), custom_shape=(size, size),
+                 **({"transformations": None} if matched else {}))
+        return time.perf_counter() - start
+
+    t_short = min(run(warmup) for _ in range(2))
+    t_long = min(run(warmup + steps) for _ in range(2))
+    return steps / max(1e-9, t_long - t_short)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--sizes", default="128,224")
+    parser.add_argument("--batches", default="1,8,32")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results = {"model": "efficientnet_lite0", "layer": LAYER, "channel": CHANNEL, "steps": args.steps,
+               "sizes": {}, "batch_scaling_128px": {}}
+    for size in sizes:
+        model = models.load("efficientnet_lite0", input_size=size)
+        ours, bare, ours_plain = [], [], []
+        for _ in range(2):  # interleaved, best of two
+            ours.append(ours_rate(model, size, args.steps, args.warmup))
+            bare.append(bare_rate(model, size, args.steps, args.warmup))
+            ours_plain.append(ours_rate(model, size, args.steps, args.warmup, transforms=[]))
+        row = {"ours_steps_per_s": max(ours), "bare_fwd_bwd_per_s": max(bare),
+               "ours_no_transforms_steps_per_s": max(ours_plain),
+               "xplique_steps_per_s": xplique_rate(model, size, args.steps, args.warmup),
+               "xplique_no_transforms_steps_per_s": xplique_rate(model, size, args.steps, args.warmup, True)}
+        row["ours_vs_bare"] = row["ours_steps_per_s"] / row["bare_fwd_bwd_per_s"]
+        row["ours_vs_xplique"] = (row["ours_steps_per_s"] / row["xplique_steps_per_s"]
+                                  if row["xplique_steps_per_s"] else None)
+        row["ours_vs_xplique_no_transforms"] = (
+            row["ours_no_transforms_steps_per_s"] / row["xplique_no_transforms_steps_per_s"]
+            if row["xplique_no_transforms_steps_per_s"] else None)
+        row["peak_rss_mb"] = peak_rss_mb()
+        results["sizes"][str(size)] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+        print(f"{size}px: ours {row['ours_steps_per_s']:.2f} steps/s, bare {row['bare_fwd_bwd_per_s']:.2f}/s "
+              f"({row['ours_vs_bare']:.2f}x), xplique {row['xplique_steps_per_s'] or float('nan'):.2f} steps/s "
+              f"({(row['ours_vs_xplique'] or float('nan')):.2f}x); without transforms ours "
+              f"{row['ours_no_transforms_steps_per_s']:.2f} vs xplique "
+              f"{row['xplique_no_transforms_steps_per_s'] or float('nan'):.2f} "
+              f"({(row['ours_vs_xplique_no_transforms'] or float('nan')):.2f}x)", file=sys.stderr)
+    model = models.load("efficientnet_lite0")
+    for batch in [int(b) for b in args.batches.split(",")]:
+        rate = ours_rate(model, 128, max(10, args.steps // 4), 5, batch)
+        results["batch_scaling_128px"][str(batch)] = {"steps_per_s": round(rate, 3),
+                                                      "image_steps_per_s": round(rate * batch, 3),
+                                                      "peak_rss_mb": round(peak_rss_mb(), 1)}
+        print(f"batch {batch}: {rate * batch:.2f} image-steps/s", file=sys.stderr)
+    results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    results["tensorflow"] = tf.__version__
+    results["cpu_count"] = os.cpu_count()
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
