@@ -15,10 +15,17 @@ $(BIN)/lucid-atlas: setup.cfg pyproject.toml
 setup: $(BIN)/lucid-atlas
 
 run: setup
-	$(BIN)/lucid-atlas evaluate efficientnet_lite0 default --out $(OUT)/evaluate/predictions.json
+	$(BIN)/lucid-atlas layer-sheet --out $(OUT)/layer_sheet
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# Xplique pins TensorFlow <= 2.20; its features_visualizations run fine on 2.21, so install it
+# without dependencies plus the few modules its package imports.
+bench: setup
+	$(BIN)/python -m pip install -q --no-deps xplique==2.0.2
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python benchmarks/bench_render.py --json
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
