@@ -71,6 +71,50 @@ def bare_rate(model, size: int, steps: int, warmup: int) -> float:
     return best
 
 
+def paired_ratio(model, size: int, rounds: int = 8, chunk: int = 10) -> dict:
+    """Our compiled render step vs the bare forward+backward, alternating chunks of steps.
+
+    Both run in the same seconds of machine time, so load from elsewhere hits them alike; the
+    median of the per-round ratios is reported.
+    """
+    from lucid_atlas.optvis import optimizers, transform
+
+    p = param.image(size)
+    opt = optimizers.Adam(0.05)
+    opt.build(p.trainable_variables)
+    step = render.make_step(model, objectives.channel(LAYER, CHANNEL), p, opt, transform.standard_transforms())
+    keras_model = model.info["keras_model"]
+    tap = tf.keras.Model(keras_model.inputs, keras_model.get_layer(LAYER).output)
+    x = tf.Variable(tf.random.uniform((1, size, size, 3)))
+
+    @tf.function
+    def bare():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tap(model.preprocess(x))[..., CHANNEL])
+        return tape.gradient(loss, x)
+
+    counter = iter(range(10 ** 9))
+
+    def ours():
+        i = next(counter)
+        return step(tf.constant([0, i], tf.int32), tf.constant(i, tf.int64))
+
+    def timed(fn):
+        start = time.perf_counter()
+        for _ in range(chunk):
+            fn().numpy()
+        return chunk / (time.perf_counter() - start)
+
+    for _ in range(10):
+        ours().numpy()
+        bare().numpy()
+    pairs = [(timed(ours), timed(bare)) for _ in range(rounds)]
+    ratios = sorted(a / b for a, b in pairs)
+    return {"median_ratio": round(float(np.median(ratios)), 3),
+            "ours_median_steps_per_s": round(float(np.median([a for a, _ in pairs])), 2),
+            "bare_median_per_s": round(float(np.median([b for _, b in pairs])), 2)}
+
+
 def xplique_rate(model, size: int, steps: int, warmup: int, matched: bool = False) -> float | None:
     """Steady-state steps/s of Xplique's features_visualizations.optimize, or None if absent.
 
@@ -119,6 +163,7 @@ def main(argv=None) -> int:
                "xplique_steps_per_s": xplique_rate(model, size, args.steps, args.warmup),
                "xplique_no_transforms_steps_per_s": xplique_rate(model, size, args.steps, args.warmup, True)}
         row["ours_vs_bare"] = row["ours_steps_per_s"] / row["bare_fwd_bwd_per_s"]
+        row["paired_step_vs_bare"] = paired_ratio(model, size)
         row["ours_vs_xplique"] = (row["ours_steps_per_s"] / row["xplique_steps_per_s"]
                                   if row["xplique_steps_per_s"] else None)
         row["ours_vs_xplique_no_transforms"] = (
@@ -126,6 +171,7 @@ def main(argv=None) -> int:
             if row["xplique_no_transforms_steps_per_s"] else None)
         row["peak_rss_mb"] = peak_rss_mb()
         results["sizes"][str(size)] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
+        print(f"{size}px: paired step/bare median ratio {row['paired_step_vs_bare']['median_ratio']:.2f}", file=sys.stderr)
         print(f"{size}px: ours {row['ours_steps_per_s']:.2f} steps/s, bare {row['bare_fwd_bwd_per_s']:.2f}/s "
               f"({row['ours_vs_bare']:.2f}x), xplique {row['xplique_steps_per_s'] or float('nan'):.2f} steps/s "
               f"({(row['ours_vs_xplique'] or float('nan')):.2f}x); without transforms ours "
