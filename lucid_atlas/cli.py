@@ -31,6 +31,17 @@ def _quiet_tf() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
 
 
+def _finish(args: argparse.Namespace, summary: dict, json_name: str | None, message: str) -> dict:
+    """Save the summary next to the outputs, tell people what was written, return it for --json."""
+    if json_name:
+        from lucid_atlas.io import storage
+
+        storage.write_json(os.path.join(args.out, json_name), summary)
+    if not args.json:
+        print(message)
+    return summary
+
+
 # ---- subcommands -----------------------------------------------------------------------------
 
 
@@ -120,8 +131,9 @@ def _neuron_objective(args, model):
 
 def cmd_neuron(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
-    from lucid_atlas.io import sheets, storage
+    from lucid_atlas.io import sheets
     from lucid_atlas.optvis import param, render
+    from lucid_atlas.optvis.optimizers import Adam
 
     model = models.load(args.model)
     objective = _neuron_objective(args, model)
@@ -130,7 +142,7 @@ def cmd_neuron(args: argparse.Namespace) -> dict:
     result = render.render(
         model, objective,
         lambda: param.image(args.size, batch=batch, fft=not args.pixels, decorrelate=not args.pixels),
-        optimizer=tf_adam(args.lr), thresholds=thresholds, seed=args.seed, progress=not args.no_progress)
+        optimizer=Adam(args.lr), thresholds=thresholds, seed=args.seed, progress=not args.no_progress)
     name = (f"class_{model.class_index(args.class_)}" if args.class_ is not None
             else f"{args.layer.replace('/', '_')}_{args.channel}")
     paths = []
@@ -147,24 +159,16 @@ def cmd_neuron(args: argparse.Namespace) -> dict:
                "objective_values": {str(t): [round(float(v), 4) for v in vals]
                                     for t, vals in zip(result.thresholds, result.values)},
                "steps_per_second": round(result.steps_per_second, 2)}
-    storage.write_json(os.path.join(args.out, f"{name}.json"), summary)
-    if not args.json:
-        print(f"{objective}: {len(paths)} images in {args.out} (sheet: {sheet}); "
-              f"objective at {result.thresholds[-1]} steps: {result.values[-1].mean():.3f}")
-    return summary
-
-
-def tf_adam(learning_rate: float):
-    """Adam with the given learning rate (Lucid's default 0.05)."""
-    import tensorflow as tf
-
-    return tf.keras.optimizers.Adam(learning_rate)
+    return _finish(args, summary, f"{name}.json",
+                   f"{objective}: {len(paths)} images in {args.out} (sheet: {sheet}); "
+                   f"objective at {result.thresholds[-1]} steps: {result.values[-1].mean():.3f}")
 
 
 def cmd_layer_sheet(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
-    from lucid_atlas.io import sheets, storage
+    from lucid_atlas.io import sheets
     from lucid_atlas.optvis import gallery
+    from lucid_atlas.optvis.optimizers import Adam
 
     model = models.load(args.model)
     layers = args.layers.split(",") if args.layers else gallery.spread_layers(model, args.n_layers)
@@ -173,7 +177,7 @@ def cmd_layer_sheet(args: argparse.Namespace) -> dict:
         depth = model.layer(layer).depth
         chans = gallery.spread_channels(depth, args.channels, args.seed)
         result = gallery.render_channels(model, layer, chans, args.size, args.steps, args.seed,
-                                         progress=not args.no_progress, optimizer=tf_adam(args.lr))
+                                         progress=not args.no_progress, optimizer=Adam(args.lr))
         rows += list(result.images[-1])
         captions += [f"{layer}:{c}" for c in chans]
         figures[layer] = {"channels": chans, "objective": [round(float(v), 3) for v in result.values[-1]]}
@@ -181,16 +185,14 @@ def cmd_layer_sheet(args: argparse.Namespace) -> dict:
                                       columns=args.channels,
                                       title=f"{model.name}: {args.channels} channels per layer, shallow to deep")
     summary = {"model": model.name, "sheet": sheet, "layers": figures, "size": args.size, "steps": args.steps}
-    storage.write_json(os.path.join(args.out, "layer_sheet.json"), summary)
-    if not args.json:
-        print(f"layer sheet of {len(layers)} layers × {args.channels} channels: {sheet}")
-    return summary
+    return _finish(args, summary, "layer_sheet.json",
+                   f"layer sheet of {len(layers)} layers × {args.channels} channels: {sheet}")
 
 
 def cmd_deep_visualization(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
-    from lucid_atlas.io import sheets, storage
-    from lucid_atlas.optvis import objectives, param, regularizers, render, transform
+    from lucid_atlas.io import sheets
+    from lucid_atlas.optvis import gallery, objectives
 
     model = models.load(args.model)
     if args.class_ is not None:
@@ -203,69 +205,49 @@ def cmd_deep_visualization(args: argparse.Namespace) -> dict:
         raise ValueError("give --class or --layer with --channel")
     images, captions, values = [], [], {}
     for preset in args.presets.split(","):
-        if preset == "lucid":
-            result = render.render(model, objective, lambda: param.image(args.size), tf_adam(0.05),
-                                   thresholds=(args.steps,), seed=args.seed, progress=not args.no_progress)
-        else:
-            ops = regularizers.yosinski(preset)
-            result = render.render(model, objective, lambda: param.centered_pixels(args.size), tf_adam(args.lr),
-                                   transforms=[transform.jitter(2)], thresholds=(args.steps,), seed=args.seed,
-                                   progress=not args.no_progress, image_ops=ops, relu_gradient_steps=0)
-        shown = result.images[-1] if preset == "lucid" else regularizers.normalize_for_display(result.images[-1])
-        images.append(shown[0])
+        shown, result = gallery.render_deep_visualization(model, objective, preset, args.size, args.steps,
+                                                          args.seed, args.lr, progress=not args.no_progress)
+        images.append(shown)
         captions.append("Lucid (fft+decorrelate)" if preset == "lucid" else f"Yosinski #{preset}")
         values[preset] = round(float(result.values[-1].mean()), 3)
-        sheets.save_png(shown[0], os.path.join(args.out, f"preset_{preset}.png"))
+        sheets.save_png(shown, os.path.join(args.out, f"preset_{preset}.png"))
     sheet = sheets.save_contact_sheet(images, os.path.join(args.out, "deep_visualization.png"),
                                       captions=captions, columns=len(images),
                                       title=f"{model.name} {what}: regularization presets "
                                             "(Yosinski images contrast-stretched for display)")
     summary = {"model": model.name, "target": what, "sheet": sheet, "objective_values": values}
-    storage.write_json(os.path.join(args.out, "deep_visualization.json"), summary)
-    if not args.json:
-        print(f"{len(images)} presets side by side: {sheet}")
-    return summary
+    return _finish(args, summary, "deep_visualization.json", f"{len(images)} presets side by side: {sheet}")
 
 
 def cmd_zoom_video(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
-    from lucid_atlas.io import sheets, storage, video
-    from lucid_atlas.optvis import gallery, objectives, progressive
+    from lucid_atlas.io import sheets, video
+    from lucid_atlas.optvis import gallery, progressive
 
     model = models.load(args.model)
     layer = args.layer or gallery.spread_layers(model, 3)[-2]
-    depth = model.layer(layer).depth
     channels = ([int(c) for c in args.channels.split(",")] if args.channels
-                else gallery.spread_channels(depth, 3, args.seed))
-    octaves = progressive.progressive_render(model, objectives.channel(layer, channels[0]), size=args.start_size,
-                                             octaves=args.octaves, scale=args.scale, steps=args.octave_steps,
-                                             seed=args.seed, progress=not args.no_progress)
-    octave_sheet = sheets.save_contact_sheet([o[0] for o in octaves.octaves],
-                                             os.path.join(args.out, "octaves.png"),
-                                             captions=[f"{o.shape[1]}px" for o in octaves.octaves],
-                                             title=f"progressive up-scaling, {layer}:{channels[0]}")
-    start = progressive.center_crop(progressive.upscale(octaves.octaves[-1], 1.0), *(2 * [min(
-        args.size, octaves.octaves[-1].shape[1])]))
-    if start.shape[1] != args.size:
-        start = progressive.upscale(start, args.size / start.shape[1])[:, :args.size, :args.size]
-    frames = progressive.zoom_frames(model, layer, channels, frames=args.frames, size=args.size, zoom=args.zoom,
-                                     steps_per_frame=args.steps_per_frame,
-                                     frames_per_channel=args.frames_per_channel, start=start, seed=args.seed,
-                                     progress=not args.no_progress)
-    gif = video.save_gif(frames, os.path.join(args.out, "zoom.gif"), fps=args.fps)
-    outputs = {"octaves": octave_sheet, "gif": gif}
+                else gallery.spread_channels(model.layer(layer).depth, 3, args.seed))
+    for ch in channels:
+        model.check_channel(layer, ch)
+    clip = progressive.zoom_video(model, layer, channels, args.start_size, args.octaves, args.scale,
+                                  args.octave_steps, args.size, args.frames, args.zoom, args.steps_per_frame,
+                                  args.frames_per_channel, args.seed, progress=not args.no_progress)
+    outputs = {"octaves": sheets.save_contact_sheet(clip.octaves, os.path.join(args.out, "octaves.png"),
+                                                    captions=[f"{o.shape[0]}px" for o in clip.octaves],
+                                                    title=f"progressive up-scaling, {layer}:{channels[0]}"),
+               "gif": video.save_gif(clip.frames, os.path.join(args.out, "zoom.gif"), fps=args.fps)}
     try:
-        outputs["mp4"] = video.save_mp4(frames, os.path.join(args.out, "zoom.mp4"), fps=args.fps)
+        outputs["mp4"] = video.save_mp4(clip.frames, os.path.join(args.out, "zoom.mp4"), fps=args.fps)
     except RuntimeError as exc:
         print(f"note: {exc}", file=sys.stderr)
-    step = max(1, len(frames) // 8)
-    outputs["frames_sheet"] = sheets.save_contact_sheet(frames[::step], os.path.join(args.out, "zoom_frames.png"),
-                                                        captions=[f"frame {i}" for i in range(0, len(frames), step)])
-    summary = {"model": model.name, "layer": layer, "channels": channels, "frames": len(frames), **outputs}
-    storage.write_json(os.path.join(args.out, "zoom_video.json"), summary)
-    if not args.json:
-        print(f"zoom video of {len(frames)} frames through {layer} channels {channels}: {gif}")
-    return summary
+    step = max(1, len(clip.frames) // 8)
+    outputs["frames_sheet"] = sheets.save_contact_sheet(
+        clip.frames[::step], os.path.join(args.out, "zoom_frames.png"),
+        captions=[f"frame {i}" for i in range(0, len(clip.frames), step)])
+    summary = {"model": model.name, "layer": layer, "channels": channels, "frames": len(clip.frames), **outputs}
+    return _finish(args, summary, "zoom_video.json",
+                   f"zoom video of {len(clip.frames)} frames through {layer} channels {channels}: {outputs['gif']}")
 
 
 # ---- plumbing ----------------------------------------------------------------------------------

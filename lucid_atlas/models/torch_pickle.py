@@ -13,7 +13,7 @@ import collections
 import io
 import pickle
 import struct
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 

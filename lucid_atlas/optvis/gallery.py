@@ -6,7 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-from . import objectives, param
+from . import objectives, param, regularizers, transform
+from .optimizers import Adam
 from .render import RenderResult, render
 
 
@@ -45,3 +46,22 @@ def spread_layers(model, k: int = 4, kind: str = "conv") -> list[str]:
         raise ValueError(f"model '{model.name}' has no '{kind}' layers")
     idx = np.linspace(0, len(names) - 1, min(k, len(names)) + 1)[1:]
     return list(dict.fromkeys(names[int(round(i))] for i in idx))
+
+
+def render_deep_visualization(model, objective: objectives.ObjectiveLike, preset: str, size: int = 128,
+                              steps: int = 200, seed: int | None = 0, learning_rate: float = 0.02,
+                              progress: bool = True) -> tuple[np.ndarray, RenderResult]:
+    """One of Yosinski et al.'s settings ('none', '1'..'4') or 'lucid'; returns (display image, result).
+
+    Yosinski settings optimize plain centered pixels with the paper's image operators; the
+    display image is contrast-stretched as the paper shows them. 'lucid' is the decorrelated
+    Fourier parameterization with the standard transforms.
+    """
+    if preset == "lucid":
+        result = render(model, objective, lambda: param.image(size), Adam(0.05), thresholds=(steps,),
+                        seed=seed, progress=progress)
+        return result.images[-1][0], result
+    result = render(model, objective, lambda: param.centered_pixels(size), Adam(learning_rate),
+                    transforms=[transform.jitter(2)], thresholds=(steps,), seed=seed, progress=progress,
+                    image_ops=regularizers.yosinski(preset), relu_gradient_steps=0)
+    return regularizers.normalize_for_display(result.images[-1])[0], result

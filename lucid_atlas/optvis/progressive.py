@@ -125,3 +125,29 @@ def zoom_frames(model, layer: str, channels: Sequence[int], frames: int = 60, si
         current = param().numpy()
         out.append(current[0])
     return out
+
+
+@dataclass
+class ZoomVideo:
+    """Octaves of the progressive start and the zoom frames ([size, size, 3] in [0, 1])."""
+
+    octaves: list[np.ndarray]
+    frames: list[np.ndarray]
+
+
+def zoom_video(model, layer: str, channels: Sequence[int], start_size: int = 64, octaves: int = 4,
+               scale: float = 1.4, octave_steps: int = 64, size: int = 128, frames: int = 60,
+               zoom: float = 1.05, steps_per_frame: int = 8, frames_per_channel: int = 20,
+               seed: int | None = 0, progress: bool = True) -> ZoomVideo:
+    """Osinga's recipe: grow the first channel's image over octaves, then zoom through all channels."""
+    grown = progressive_render(model, as_objective(f"{layer}:{channels[0]}"), size=start_size,
+                               octaves=octaves, scale=scale, steps=octave_steps, seed=seed, progress=progress)
+    last = grown.octaves[-1]
+    side = min(size, last.shape[1], last.shape[2])
+    start = center_crop(last, side, side)
+    if side != size:
+        start = center_crop(upscale(start, size / side), size, size)
+    zoomed = zoom_frames(model, layer, channels, frames=frames, size=size, zoom=zoom,
+                         steps_per_frame=steps_per_frame, frames_per_channel=frames_per_channel,
+                         start=start, seed=seed, progress=progress)
+    return ZoomVideo([o[0] for o in grown.octaves], zoomed)

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from lucid_atlas import models
-from lucid_atlas.optvis import objectives, param, progressive, regularizers, render, transform
+from lucid_atlas.optvis import objectives, param, progressive, regularizers, render
 
 keras = tf.keras
 LAYER = "block5_expanded"
