@@ -29,7 +29,7 @@ def test_layers_of_unknown_model_fails_with_names(capsys):
 def test_layers_json(capsys, lite0):
     assert cli.main(["layers", "efficientnet_lite0", "--json"]) == 0
     summary = _last_json(capsys)
-    assert summary["layers"][0] == {"name": "stem", "depth": 32, "kind": "conv"}
+    assert summary["layers"][1] == {"name": "stem", "depth": 32, "kind": "conv"}
     assert summary["n_classes"] == 1000
 
 

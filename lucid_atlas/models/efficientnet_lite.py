@@ -34,6 +34,7 @@ VARIANTS = {  # name -> (pip package, module, class, resolution)
 }
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)  # EfficientNet's seven stages; first block of each strides
 BN_EPSILON = 1e-3
+CACHE_VERSION = "v2"  # bump when Keras layer names or the weight layout change
 BN_MOMENTUM = 0.99
 
 
@@ -88,25 +89,25 @@ def build_keras(specs: list[BlockSpec], stem: int, head: int, classes: int, name
     L = keras.layers
     inputs = keras.Input((input_size, input_size, 3), name="input")
     x = L.Conv2D(stem, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = _bn("stem_bn")(x)
+    x = _bn("stem_pre_relu")(x)
     x = L.ReLU(6.0, name="stem")(x)
     for b in specs:
         shortcut = x
         n = f"block{b.index}"
         if b.expand:
             x = L.Conv2D(b.expanded, 1, padding="same", use_bias=False, name=f"{n}_expand_conv")(x)
-            x = _bn(f"{n}_expand_bn")(x)
+            x = _bn(f"{n}_expanded_pre_relu")(x)
             x = L.ReLU(6.0, name=f"{n}_expanded")(x)
         x = L.DepthwiseConv2D(b.kernel, b.stride, padding="same", use_bias=False,
                               name=f"{n}_depthwise_conv")(x)
-        x = _bn(f"{n}_depthwise_bn")(x)
+        x = _bn(f"{n}_depthwise_pre_relu")(x)
         x = L.ReLU(6.0, name=f"{n}_depthwise")(x)
         x = L.Conv2D(b.out_ch, 1, padding="same", use_bias=False, name=f"{n}_project_conv")(x)
         x = _bn(f"{n}_project_bn" if b.residual else n)(x)
         if b.residual:
             x = L.Add(name=n)([x, shortcut])
     x = L.Conv2D(head, 1, padding="same", use_bias=False, name="head_conv")(x)
-    x = _bn("head_bn")(x)
+    x = _bn("head_pre_relu")(x)
     x = L.ReLU(6.0, name="head")(x)
     x = L.GlobalAveragePooling2D(name="pool")(x)
     x = L.Dense(classes, name="logits")(x)
@@ -130,18 +131,18 @@ def convert_state_dict(state: dict[str, np.ndarray], specs: list[BlockSpec]) -> 
     """Map lukemelas PyTorch tensors onto our Keras layer names (weights in Keras layout)."""
     w = {
         "stem_conv": [_conv_kernel(state["_conv_stem.weight"])],
-        "stem_bn": _bn_weights(state, "_bn0"),
+        "stem_pre_relu": _bn_weights(state, "_bn0"),
         "head_conv": [_conv_kernel(state["_conv_head.weight"])],
-        "head_bn": _bn_weights(state, "_bn1"),
+        "head_pre_relu": _bn_weights(state, "_bn1"),
         "logits": [state["_fc.weight"].T, state["_fc.bias"]],
     }
     for b in specs:
         p, n = f"_blocks.{b.index}.", f"block{b.index}"
         if b.expand:
             w[f"{n}_expand_conv"] = [_conv_kernel(state[p + "_expand_conv.weight"])]
-            w[f"{n}_expand_bn"] = _bn_weights(state, p + "_bn0")
+            w[f"{n}_expanded_pre_relu"] = _bn_weights(state, p + "_bn0")
         w[f"{n}_depthwise_conv"] = [_depthwise_kernel(state[p + "_depthwise_conv.weight"])]
-        w[f"{n}_depthwise_bn"] = _bn_weights(state, p + "_bn1")
+        w[f"{n}_depthwise_pre_relu"] = _bn_weights(state, p + "_bn1")
         w[f"{n}_project_conv"] = [_conv_kernel(state[p + "_project_conv.weight"])]
         w[f"{n}_project_bn" if b.residual else n] = _bn_weights(state, p + "_bn2")
     return {k: [np.ascontiguousarray(a, np.float32) for a in v] for k, v in w.items()}
@@ -182,7 +183,7 @@ def _load_cache(path: str) -> tuple[dict[str, list[np.ndarray]], list[BlockSpec]
 
 def converted_weights(variant: str, cache_dir: str | None = None, weights_path: str | None = None):
     """Keras-layout weights and block specs, converted once and cached as ``.npz``."""
-    cache = os.path.join(storage.cache_dir(cache_dir), f"{variant}.weights.npz")
+    cache = os.path.join(storage.cache_dir(cache_dir), f"{variant}.{CACHE_VERSION}.weights.npz")
     if weights_path is None and os.path.exists(cache):
         try:
             return _load_cache(cache)
@@ -200,17 +201,21 @@ def human_layers(model: keras.Model, specs: list[BlockSpec]) -> tuple[LayerInfo,
     """The layers worth visualizing, in network order, with what each one is."""
     def depth(n):
         return int(model.get_layer(n).output.shape[-1])
-    out = [LayerInfo("stem", depth("stem"), "conv", "stem conv 3x3/2 after ReLU6")]
+    out = [LayerInfo("stem_pre_relu", depth("stem"), "conv", "stem conv 3x3/2 + BN, before ReLU6"),
+           LayerInfo("stem", depth("stem"), "conv", "stem conv 3x3/2 after ReLU6")]
     for b in specs:
         n = f"block{b.index}"
+        where = f"stage {b.stage + 1} block {b.index}"
         if b.expand:
-            out.append(LayerInfo(f"{n}_expanded", b.expanded, "conv",
-                                 f"stage {b.stage + 1} block {b.index}: expanded 1x1 conv after ReLU6"))
-        out.append(LayerInfo(f"{n}_depthwise", b.expanded, "conv",
-                             f"stage {b.stage + 1} block {b.index}: depthwise {b.kernel}x{b.kernel}"
-                             f"/{b.stride} after ReLU6"))
+            out.append(LayerInfo(f"{n}_expanded_pre_relu", b.expanded, "conv",
+                                 f"{where}: expanded 1x1 conv + BN, before ReLU6"))
+            out.append(LayerInfo(f"{n}_expanded", b.expanded, "conv", f"{where}: expanded 1x1 conv after ReLU6"))
+        dw = f"depthwise {b.kernel}x{b.kernel}/{b.stride}"
+        out.append(LayerInfo(f"{n}_depthwise_pre_relu", b.expanded, "conv", f"{where}: {dw} + BN, before ReLU6"))
+        out.append(LayerInfo(f"{n}_depthwise", b.expanded, "conv", f"{where}: {dw} after ReLU6"))
         out.append(LayerInfo(n, b.out_ch, "conv", f"stage {b.stage + 1} block {b.index} output"
                              + (" (with residual)" if b.residual else "")))
+    out.append(LayerInfo("head_pre_relu", depth("head"), "conv", "head 1x1 conv + BN, before ReLU6"))
     out.append(LayerInfo("head", depth("head"), "conv", "head 1x1 conv after ReLU6"))
     out.append(LayerInfo("pool", depth("head"), "dense", "global average pool"))
     out.append(LayerInfo("logits", depth("logits"), "logits", "ImageNet-1k class logits"))
@@ -243,5 +248,5 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
         labels=imagenet_labels(), synsets=imagenet_synsets(), logits_layer="logits",
         layers=human_layers(model, specs), image_shape=(input_size or resolution,) * 2 + (3,),
         info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224,
-              "visual_layers": [f"block{b.index}_expanded" for b in specs if b.expand] + ["head"]},
+              "visual_layers": [f"block{b.index}_expanded" for b in specs if b.expand] + ["head_pre_relu"]},
     )

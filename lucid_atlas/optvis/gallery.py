@@ -26,7 +26,7 @@ def render_channels(model, layer: str, channels: Sequence[int], size: int = 128,
     """One image per channel of ``layer``, rendered together in one batch."""
     return render(model, channels_objective(layer, channels),
                   lambda: param.image(size, batch=len(channels)), thresholds=(steps,), seed=seed,
-                  progress=progress, **options)
+                  progress=progress, desc=f"{layer} ×{len(channels)} channels", **options)
 
 
 def spread_channels(depth: int, k: int, seed: int | None = 0) -> list[int]:

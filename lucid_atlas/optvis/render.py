@@ -130,7 +130,7 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
            optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
            thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
            relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
-           callback: Callable[[int, np.ndarray], None] | None = None) -> RenderResult:
+           callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None) -> RenderResult:
     """Maximize ``objective`` and return the images at each threshold with their objective values.
 
     ``param_f`` makes the parameterization (default ``param.image(128)``), ``transforms`` is a
@@ -154,7 +154,9 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
                   if relu_gradient_steps > 0 else plain)
     base_seed = int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31))
     images, values, history = [], [], []
-    bar = tqdm(total=thresholds[-1], desc=str(objective)[:60], disable=not progress, unit="step")
+    label = desc or str(objective)
+    label = label if len(label) <= 48 else label[:47] + "…"
+    bar = tqdm(total=thresholds[-1], desc=label, disable=not progress, unit="step")
     import time
 
     start = time.perf_counter()

@@ -23,19 +23,21 @@ def test_block_structure_is_efficientnet_b0_without_se():
 
 def test_layers_have_readable_names_and_true_depths(lite0):
     names = lite0.layer_names
-    assert names[0] == "stem" and names[-3:] == ["head", "pool", "logits"]
+    assert names[:2] == ["stem_pre_relu", "stem"] and names[-4:] == ["head_pre_relu", "head", "pool", "logits"]
     assert "block5_expanded" in names and "block5_depthwise" in names and "block15" in names
     acts = lite0.activations(tf.random.uniform((1, 224, 224, 3)), names)
     for layer in lite0.layers:
         assert acts[layer.name].shape[-1] == layer.depth, layer.name
     assert float(tf.reduce_max(acts["block5_expanded"])) <= 6.0  # post-ReLU6
+    np.testing.assert_allclose(acts["block5_expanded"].numpy(),
+                               np.clip(acts["block5_expanded_pre_relu"].numpy(), 0, 6), atol=1e-5)
 
 
 def test_cache_makes_second_load_identical(tmp_path):
     from lucid_atlas.models.efficientnet_lite import load_efficientnet_lite
 
     first = load_efficientnet_lite(cache_dir=str(tmp_path))
-    assert (tmp_path / "efficientnet_lite0.weights.npz").exists()
+    assert (tmp_path / "efficientnet_lite0.v2.weights.npz").exists()
     second = load_efficientnet_lite(cache_dir=str(tmp_path))
     x = tf.random.uniform((1, 224, 224, 3), seed=1)
     np.testing.assert_allclose(first.logits(x).numpy(), second.logits(x).numpy(), atol=1e-5)

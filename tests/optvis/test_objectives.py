@@ -126,7 +126,7 @@ def test_shorthand_and_bad_strings():
 
 
 def test_unknown_layer_fails_before_tf_with_choices(lite0):
-    with pytest.raises(models.UnknownLayerError, match="Valid layers: stem"):
+    with pytest.raises(models.UnknownLayerError, match="Valid layers: stem_pre_relu, stem"):
         obj.channel("mixed4d", 3).validate(lite0)
 
 
