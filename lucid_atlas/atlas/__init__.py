@@ -1,0 +1,1 @@
+"""Activation atlases: collect activations, lay them out, bin them into a grid, render cells."""

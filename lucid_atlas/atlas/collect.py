@@ -1,0 +1,166 @@
+"""Stage 1 of an activation atlas: collect activation vectors from many images, resumably.
+
+For each image: K random spatial positions of the layer (seeded per image, away from the
+border), or every position, or the spatial mean; each row records the image, the position and
+the model's top-5 predictions for that image. Rows stream to numbered shards (``.npy`` arrays
+plus a small ``.npz`` of row metadata) and a ``manifest.json``, all through ``tf.io.gfile`` and
+written atomically, so a run interrupted at any point resumes after its last complete shard
+and memory stays bounded by one shard.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from ..io import storage
+from ..io.images import ImageSource, SkipCounter, iter_batches, resolve_paths
+
+MODES = ("random", "all", "mean")
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Activations:
+    """Collected rows: vectors [N, C] and, per row, image index, (y, x) and the image's top-5."""
+
+    vectors: np.ndarray
+    image_index: np.ndarray
+    positions: np.ndarray
+    top_classes: np.ndarray
+    top_probs: np.ndarray
+    image_ids: list[str]
+    manifest: dict
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+
+def _positions(h: int, w: int, k: int, mode: str, rng: np.random.Generator) -> np.ndarray:
+    """(y, x) rows to take from an h×w map; y = x = -1 stands for the spatial mean."""
+    if mode == "mean":
+        return np.array([[-1, -1]])
+    if mode == "all":
+        ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        return np.stack([ys.ravel(), xs.ravel()], 1)
+    border = 1 if min(h, w) > 2 else 0
+    cells = [(y, x) for y in range(border, h - border) for x in range(border, w - border)]
+    picks = rng.choice(len(cells), size=min(k, len(cells)), replace=False)
+    return np.array([cells[i] for i in sorted(picks)])
+
+
+def _shard_names(index: int) -> tuple[str, str]:
+    return f"acts-{index:05d}.npy", f"meta-{index:05d}.npz"
+
+
+def _collect_shard(model, layer: str, paths: list[str], first_index: int, mode: str, positions: int,
+                   seed: int, batch_size: int, fn, skips: SkipCounter, bar) -> tuple[np.ndarray, dict]:
+    h, w, _ = model.image_shape
+    vectors, meta = [], {"image_index": [], "positions": [], "top_classes": [], "top_probs": []}
+    offset = 0
+    for batch in iter_batches(paths, (h, w), batch_size, skips=skips):
+        acts, logits = fn(tf.constant(batch.images))
+        acts, probs = acts.numpy(), tf.nn.softmax(logits).numpy()
+        for image_id, a, p in zip(batch.ids, acts, probs):
+            image_index = first_index + paths.index(image_id, offset)
+            offset = paths.index(image_id, offset) + 1
+            rng = np.random.default_rng([seed, image_index])
+            if a.ndim == 1:  # dense layer: one vector per image
+                a = a[None, None]
+            pos = _positions(a.shape[0], a.shape[1], positions, mode, rng)
+            rows = a.mean(axis=(0, 1))[None] if mode == "mean" else a[pos[:, 0], pos[:, 1]]
+            top = np.argsort(-p)[:5]
+            vectors.append(rows.astype(np.float32))
+            meta["image_index"].append(np.full(len(rows), image_index, np.int32))
+            meta["positions"].append(pos.astype(np.int16))
+            meta["top_classes"].append(np.tile(top.astype(np.int16), (len(rows), 1)))
+            meta["top_probs"].append(np.tile(p[top].astype(np.float16), (len(rows), 1)))
+        bar.update(len(batch.ids))
+    depth = model.layer(layer).depth
+    if not vectors:
+        return np.zeros((0, depth), np.float32), {
+            "image_index": np.zeros(0, np.int32), "positions": np.zeros((0, 2), np.int16),
+            "top_classes": np.zeros((0, 5), np.int16), "top_probs": np.zeros((0, 5), np.float16)}
+    return np.concatenate(vectors), {k: np.concatenate(v) for k, v in meta.items()}
+
+
+def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int = 4, mode: str = "random",
+            seed: int = 0, shard_images: int = 256, batch_size: int = 32, progress: bool = True,
+            max_shards: int | None = None) -> dict:
+    """Collect activations of ``layer`` over ``source`` into ``out_dir``; returns the manifest.
+
+    Rerunning with the same arguments resumes: complete shards are kept, the rest is computed.
+    ``max_shards`` stops after that many new shards (for bounded runs and tests).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
+    info = model.layer(layer)
+    if model.logits_layer is None:
+        raise ValueError(f"model '{model.name}' has no logits layer; collection records top classes")
+    paths = resolve_paths(source)
+    if not paths:
+        raise FileNotFoundError(f"no images found in {source!r}")
+    settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": mode,
+                "positions": positions, "seed": seed, "shard_images": shard_images, "n_images": len(paths)}
+    manifest_path = os.path.join(out_dir, MANIFEST)
+    manifest = storage.read_json(manifest_path) if storage.exists(manifest_path) else None
+    if manifest is not None and manifest["settings"] != settings:
+        raise ValueError(f"{out_dir} holds a collection with other settings {manifest['settings']}; "
+                         "use another --out folder or delete it")
+    if manifest is None:
+        manifest = {"settings": settings, "image_ids": paths, "shards": [], "skipped": []}
+    done = {s["index"] for s in manifest["shards"]}
+    layers = [layer, model.logits_layer]
+    fn = tf.function(lambda x: tuple(model.activations(x, layers)[n] for n in layers), reduce_retracing=True)
+    n_shards = -(-len(paths) // shard_images)
+    bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
+               desc=f"collect {layer}", disable=not progress)
+    new = 0
+    for index in range(n_shards):
+        if index in done:
+            continue
+        if max_shards is not None and new >= max_shards:
+            break
+        first = index * shard_images
+        shard_paths = paths[first:first + shard_images]
+        skips = SkipCounter()
+        vectors, meta = _collect_shard(model, layer, shard_paths, first, mode, positions, seed, batch_size,
+                                       fn, skips, bar)
+        acts_name, meta_name = _shard_names(index)
+        storage.atomic_save_npy(os.path.join(out_dir, acts_name), vectors)
+        storage.atomic_save_npz(os.path.join(out_dir, meta_name), meta)
+        manifest["shards"].append({"index": index, "acts": acts_name, "meta": meta_name, "rows": len(vectors),
+                                   "images": len(shard_paths)})
+        manifest["shards"].sort(key=lambda s: s["index"])
+        manifest["skipped"] += [{"image": item, "reason": reason} for item, reason in skips.skipped]
+        storage.write_json(manifest_path, manifest)
+        new += 1
+        bar.set_postfix(rows=sum(s["rows"] for s in manifest["shards"]), skipped=len(manifest["skipped"]))
+    bar.close()
+    manifest["complete"] = len(manifest["shards"]) == n_shards
+    storage.write_json(manifest_path, manifest)
+    return manifest
+
+
+def load_activations(out_dir: str) -> Activations:
+    """All rows of a collection folder (local or ``gs://``), shards in order."""
+    manifest = storage.read_json(os.path.join(out_dir, MANIFEST))
+    vectors, meta = [], []
+    for shard in manifest["shards"]:
+        vectors.append(storage.load_npy(os.path.join(out_dir, shard["acts"])))
+        with np.load(io.BytesIO(storage.read_bytes(os.path.join(out_dir, shard["meta"])))) as m:
+            meta.append({k: m[k] for k in m.files})
+    depth = manifest["settings"]["depth"]
+
+    def cat(key, shape, dtype):
+        return np.concatenate([m[key] for m in meta]) if meta else np.zeros(shape, dtype)
+    return Activations(
+        vectors=np.concatenate(vectors) if vectors else np.zeros((0, depth), np.float32),
+        image_index=cat("image_index", (0,), np.int32), positions=cat("positions", (0, 2), np.int16),
+        top_classes=cat("top_classes", (0, 5), np.int16), top_probs=cat("top_probs", (0, 5), np.float16),
+        image_ids=manifest["image_ids"], manifest=manifest)

@@ -1,0 +1,80 @@
+"""Collecting activations: rows, metadata, skipped files, and resume equal to an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from lucid_atlas import models
+from lucid_atlas.atlas.collect import collect, load_activations
+
+keras = tf.keras
+
+
+@pytest.fixture(scope="module")
+def tiny_model():
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu", name="feat",
+                            kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(7, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=2))(x)
+    model = models.from_keras(keras.Model(inputs, out))
+    model.image_shape = (16, 16, 3)
+    return model
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(0)
+    for i in range(9):
+        Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).save(folder / f"img{i:02d}.png")
+    (folder / "img04b.png").write_bytes(b"broken")
+    return str(folder)
+
+
+def test_rows_and_metadata(tiny_model, image_dir, tmp_path):
+    with pytest.warns(UserWarning, match="img04b"):
+        manifest = collect(tiny_model, "feat", image_dir, str(tmp_path), positions=3, shard_images=4,
+                           progress=False)
+    acts = load_activations(str(tmp_path))
+    assert manifest["complete"] and len(manifest["skipped"]) == 1
+    assert acts.vectors.shape == (27, 6)  # 9 readable images x 3 positions
+    assert acts.top_classes.shape == (27, 5) and acts.top_probs.max() <= 1.0
+    assert set(acts.image_index.tolist()) == set(range(10)) - {5}  # the broken file is index 5
+    assert acts.positions.min() >= 1 and acts.positions.max() <= 6  # 8x8 map, border avoided
+    x = Image.open(acts.image_ids[acts.image_index[0]])
+    assert x.size == (24, 20)
+
+
+def test_values_match_the_model(tiny_model, image_dir, tmp_path):
+    collect(tiny_model, "feat", image_dir, str(tmp_path), mode="mean", progress=False)
+    acts = load_activations(str(tmp_path))
+    from lucid_atlas.io.images import load_image
+
+    img = load_image(acts.image_ids[0], (16, 16))
+    expected = tiny_model.activations(img[None], ["feat"])["feat"].numpy().mean(axis=(1, 2))[0]
+    np.testing.assert_allclose(acts.vectors[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_resume_equals_uninterrupted(tiny_model, image_dir, tmp_path):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    collect(tiny_model, "feat", image_dir, str(whole), shard_images=3, progress=False, seed=4)
+    first = collect(tiny_model, "feat", image_dir, str(parts), shard_images=3, progress=False, seed=4,
+                    max_shards=2)
+    assert not first["complete"] and len(first["shards"]) == 2
+    collect(tiny_model, "feat", image_dir, str(parts), shard_images=3, progress=False, seed=4)
+    a, b = load_activations(str(whole)), load_activations(str(parts))
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    assert json.loads((parts / "manifest.json").read_text())["complete"]
+
+
+def test_other_settings_in_same_folder_refused(tiny_model, image_dir, tmp_path):
+    collect(tiny_model, "feat", image_dir, str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match="other settings"):
+        collect(tiny_model, "feat", image_dir, str(tmp_path), positions=9, progress=False)

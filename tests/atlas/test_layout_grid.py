@@ -1,0 +1,69 @@
+"""Layout and grid: clusters stay together, cells summarize their members, purity beats random."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lucid_atlas.atlas import grid, layout
+
+
+def _clusters(n_per=60, k=4, dim=16, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, dim)) * 4
+    x = np.concatenate([c + rng.normal(size=(n_per, dim)) for c in centers]).astype(np.float32)
+    labels = np.repeat(np.arange(k), n_per)
+    return x, labels
+
+
+def test_normalize_layout_range_and_clipping():
+    xy = np.random.default_rng(0).normal(size=(500, 2))
+    xy[0] = [1000, -1000]
+    out = layout.normalize_layout(xy, margin=0.05)
+    assert out.min() >= 0.05 - 1e-6 and out.max() <= 0.95 + 1e-6
+    assert np.ptp(out[1:, 0]) > 0.8  # the outlier did not squash everyone else
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_layout_keeps_clusters(method):
+    from sklearn.manifold import trustworthiness
+
+    x, labels = _clusters()
+    xy = layout.layout(x, method=method, n_neighbors=15, metric="euclidean", seed=0)
+    assert xy.shape == (len(x), 2) and xy.min() >= 0 and xy.max() <= 1
+    assert trustworthiness(x, xy, n_neighbors=10) > 0.85
+    assert grid.class_purity(xy, labels, 6) > 0.95
+
+
+def test_umap_fit_sample_places_the_rest():
+    x, _ = _clusters(n_per=50)
+    xy = layout.layout(x, method="umap", n_neighbors=10, metric="euclidean", fit_sample=120, seed=1)
+    assert np.isfinite(xy).all() and len(np.unique(xy.round(4), axis=0)) > 150
+
+
+def test_grid_cells_sum_and_summaries():
+    x, labels = _clusters(n_per=30, k=3)
+    xy = np.random.default_rng(2).uniform(0.01, 0.99, size=(len(x), 2)).astype(np.float32)
+    top = np.stack([labels] * 5, 1)
+    cells = grid.make_grid(xy, x, 4, min_count=1, top_classes=top, image_index=np.arange(len(x)))
+    assert sum(c.count for c in cells) == len(x)
+    c = cells[0]
+    rows, cols = grid.cell_of(xy, 4)
+    members = (rows == c.row) & (cols == c.col)
+    np.testing.assert_allclose(c.direction, x[members].mean(0), rtol=1e-5)
+    assert abs(sum(s for _, s in c.top_classes) - 1) < 1e-6 or len(c.top_classes) == 3
+    assert c.summary(["a", "b", "c"])["top_classes"][0]["label"] in "abc"
+    dense = grid.make_grid(xy, x, 4, min_count=10)
+    assert all(cell.count >= 10 for cell in dense)
+
+
+def test_random_layout_purity_is_lower():
+    x, labels = _clusters(n_per=100, k=8)
+    rand = np.random.default_rng(3).uniform(size=(len(x), 2))
+    assert grid.class_purity(rand, labels, 6) < 0.8
+
+
+def test_whitening_inverts_covariance():
+    x, _ = _clusters(n_per=200, dim=5)
+    S = layout.whitening_matrix(x, epsilon=0.0)
+    np.testing.assert_allclose(S @ (x.T @ x / len(x)), np.eye(5), atol=1e-3)
