@@ -250,6 +250,27 @@ def cmd_zoom_video(args: argparse.Namespace) -> dict:
                    f"zoom video of {len(clip.frames)} frames through {layer} channels {channels}: {outputs['gif']}")
 
 
+def cmd_atlas(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
+    from lucid_atlas.atlas.render import IconSettings
+
+    model = models.load(args.model)
+    layer = args.layer or model.info.get("atlas_layer") or model.layer_names[len(model.layer_names) * 2 // 3]
+    grids = tuple(int(g) for g in str(args.grid).split(","))
+    settings = AtlasSettings(layer=layer, grids=grids, positions=args.positions, mode=args.mode,
+                             min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
+                             seed=args.seed)
+    icons = IconSettings(size=args.icon_size, steps=args.steps, tries=args.tries, batch=args.batch, seed=args.seed)
+    summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress)
+    biggest = summary["grids"][str(max(grids))]
+    return _finish(args, summary, "summary.json",
+                   f"atlas of {model.name} {layer} from {summary['rows']} activations "
+                   f"({summary['images']} images): {biggest['atlas']} (labelled: {biggest['labelled']}); "
+                   f"class purity {biggest['class_purity']:.3f} vs random layout "
+                   f"{biggest['class_purity_random_layout']:.3f}; {summary['seconds']}s")
+
+
 # ---- plumbing ----------------------------------------------------------------------------------
 
 
@@ -326,6 +347,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames-per-channel", type=int, default=20)
     p.add_argument("--fps", type=float, default=12)
     _common(p, "out/zoom_video")
+
+    p = add("atlas", cmd_atlas, "activation atlas: collect, lay out, grid, render icons, assemble "
+            "(recipes/activation_atlas.py)")
+    _model_arg(p)
+    p.add_argument("--layer", help="layer to map (default: the model's atlas layer)")
+    p.add_argument("--images", default="default", help="image folder or 'default' (embedded photos)")
+    p.add_argument("--grid", default="8", help="grid size(s), e.g. 20 or 8,20,40")
+    p.add_argument("--positions", type=int, default=16, help="random positions per image")
+    p.add_argument("--mode", choices=["random", "all", "mean"], default="random")
+    p.add_argument("--min-count", type=int, default=3, help="drop cells with fewer activations")
+    p.add_argument("--layout", choices=["umap", "tsne"], default="umap")
+    p.add_argument("--n-neighbors", type=int, default=50)
+    p.add_argument("--icon-size", type=int, default=48)
+    p.add_argument("--steps", type=int, default=128, help="render steps per icon (article: 1024)")
+    p.add_argument("--tries", type=int, default=1)
+    p.add_argument("--batch", type=int, default=16, help="icons rendered together")
+    _common(p, "out/atlas")
     return parser
 
 

@@ -248,5 +248,6 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
         labels=imagenet_labels(), synsets=imagenet_synsets(), logits_layer="logits",
         layers=human_layers(model, specs), image_shape=(input_size or resolution,) * 2 + (3,),
         info={"weights": VARIANTS[variant][0], "eval_resize": 256 * resolution // 224,
-              "visual_layers": [f"block{b.index}_expanded" for b in specs if b.expand] + ["head_pre_relu"]},
+              "visual_layers": [f"block{b.index}_expanded" for b in specs if b.expand] + ["head_pre_relu"],
+              "atlas_layer": f"block{specs[len(specs) * 3 // 4].index}_expanded"},
     )

@@ -226,16 +226,23 @@ def standard_transforms() -> list[Transform]:
     ]
 
 
-def atlas_transforms() -> list[Transform]:
-    """The transforms of the Activation Atlas article's icon rendering (pad, jitter, scale, rotate)."""
+def atlas_transforms(size: int = 80) -> list[Transform]:
+    """The Activation Atlas article's icon transforms (pad, jitter, scale, rotate), for 80 px icons.
+
+    For other icon sizes the pad and jitter amounts scale with ``size`` so the crop keeps the
+    same share of the icon (at 48 px the article's jitters would leave the model 14 px).
+    """
+    def px(n: int) -> int:
+        return max(1, round(n * size / 80))
+
     return [
-        pad(2, mode="constant", constant_value=0.5),
-        jitter(4),
-        jitter(4),
-        jitter(8),
-        jitter(8),
-        jitter(8),
+        pad(px(2), mode="constant", constant_value=0.5),
+        jitter(px(4)),
+        jitter(px(4)),
+        jitter(px(8)),
+        jitter(px(8)),
+        jitter(px(8)),
         random_scale([0.995 ** n for n in range(-5, 80)] + [0.998 ** n for n in 2 * list(range(20, 40))]),
         random_rotate(list(range(-20, 20)) + list(range(-10, 10)) + list(range(-5, 5)) + 5 * [0]),
-        jitter(2),
+        jitter(px(2)),
     ]

@@ -1,0 +1,90 @@
+"""The whole atlas in one call: collect → whiten → layout → grid → render → assemble, resumable.
+
+Every stage saves its output under ``out_dir`` (activations shards, ``layout.npy``, icons per
+grid, PNGs and ``atlas_<n>.json``) and is skipped when its output is already there.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..io import storage
+from ..io.images import ImageSource
+from . import assemble, collect, grid, layout
+from .render import IconSettings, render_cells
+
+
+@dataclass(frozen=True)
+class AtlasSettings:
+    """Everything that decides an atlas (saved next to it)."""
+
+    layer: str
+    grids: tuple[int, ...] = (8,)
+    positions: int = 8
+    mode: str = "random"
+    min_count: int = 3
+    method: str = "umap"
+    n_neighbors: int = 50
+    min_dist: float = 0.05
+    metric: str = "cosine"
+    fit_sample: int = 20000
+    whiten: bool = True
+    seed: int = 0
+
+
+def _layout(vectors: np.ndarray, s: AtlasSettings, out_dir: str) -> np.ndarray:
+    path = os.path.join(out_dir, f"layout_{s.method}.npy")
+    if storage.exists(path):
+        xy = storage.load_npy(path)
+        if len(xy) == len(vectors):
+            return xy
+    xy = layout.layout(vectors, s.method, s.n_neighbors, s.min_dist, s.metric, fit_sample=s.fit_sample, seed=s.seed)
+    storage.atomic_save_npy(path, xy)
+    return xy
+
+
+def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSettings,
+                icons: IconSettings = IconSettings(), progress: bool = True) -> dict:
+    """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures."""
+    started = time.perf_counter()
+    model.layer(settings.layer)
+    act_dir = os.path.join(out_dir, "activations")
+    collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
+                    settings.seed, progress=progress)
+    acts = collect.load_activations(act_dir)
+    if len(acts) < 5:
+        raise ValueError(f"only {len(acts)} activation rows were collected; give more images")
+    S = layout.whitening_matrix(acts.vectors) if settings.whiten else None
+    xy = _layout(acts.vectors, settings, out_dir)
+    top1 = acts.top_classes[:, 0]
+    summary = {"model": model.name, "layer": settings.layer, "rows": len(acts),
+               "images": len(acts.image_ids), "skipped": len(acts.manifest["skipped"]), "grids": {}}
+    for n in settings.grids:
+        cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, acts.top_classes, acts.image_index)
+        icon_dir = os.path.join(out_dir, f"icons_{n}")
+        rendered = render_cells(model, settings.layer, cells, icon_dir, icons, S, progress)
+        image = assemble.atlas_image(cells, rendered, n, icons.size)
+        png = assemble.save_image(image, os.path.join(out_dir, f"atlas_{n}.png"))
+        labelled_png = assemble.save_image(assemble.labelled(image, cells, model.labels, n),
+                                           os.path.join(out_dir, f"atlas_{n}_labelled.png"))
+        purity = grid.class_purity(xy, top1, n, settings.min_count)
+        random_xy = np.random.default_rng(settings.seed).uniform(size=xy.shape)
+        description = {
+            "model": model.name, "layer": settings.layer, "grid": n, "icon_size": icons.size,
+            "settings": asdict(settings), "icons": asdict(icons), "rows": len(acts),
+            "images": len(acts.image_ids), "class_purity": purity,
+            "class_purity_random_layout": grid.class_purity(random_xy, top1, n, settings.min_count),
+            "cells": [{**c.summary(model.labels), "icon": os.path.relpath(
+                os.path.join(icon_dir, f"r{c.row:03d}_c{c.col:03d}.png"), out_dir),
+                "example_images": [acts.image_ids[i] for i in c.examples]} for c in cells],
+        }
+        storage.write_json(os.path.join(out_dir, f"atlas_{n}.json"), description)
+        summary["grids"][str(n)] = {"atlas": png, "labelled": labelled_png, "cells": len(cells),
+                                    "class_purity": round(purity, 4),
+                                    "class_purity_random_layout": round(description["class_purity_random_layout"], 4)}
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    return summary

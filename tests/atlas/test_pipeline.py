@@ -1,0 +1,71 @@
+"""Rendering cells and assembling the atlas: icons cached, resumed atlas equals the uninterrupted one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lucid_atlas.atlas import assemble, grid
+from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
+from lucid_atlas.atlas.render import IconSettings, icon_path, render_cells
+
+from .test_collect import image_dir, tiny_model  # noqa: F401 - shared fixtures
+
+FAST = IconSettings(size=24, steps=4, batch=4, seed=0)
+
+
+def _cells(depth=6, n=3):
+    rng = np.random.default_rng(0)
+    return [grid.Cell(r, c, 5, rng.normal(size=depth).astype(np.float32), [(1, 0.6)], [0])
+            for r in range(n) for c in range(n) if (r + c) % 2 == 0]
+
+
+def test_render_cells_writes_and_reuses_icons(tiny_model, tmp_path):
+    cells = _cells()
+    icons = render_cells(tiny_model, "feat", cells, str(tmp_path), FAST, progress=False)
+    assert len(icons) == len(cells) and all(v.shape == (24, 24, 3) for v in icons.values())
+    first = Image.open(icon_path(str(tmp_path), cells[0]))
+    stamp = (tmp_path / icon_path(str(tmp_path), cells[0]).split("/")[-1]).stat().st_mtime_ns
+    again = render_cells(tiny_model, "feat", cells, str(tmp_path), FAST, progress=False)
+    assert (tmp_path / icon_path(str(tmp_path), cells[0]).split("/")[-1]).stat().st_mtime_ns == stamp
+    np.testing.assert_allclose(again[(0, 0)], np.asarray(first) / 255.0, atol=1e-6)
+
+
+def test_tries_keep_the_best(tiny_model, tmp_path):
+    cells = _cells()[:2]
+    icons = render_cells(tiny_model, "feat", cells, str(tmp_path), IconSettings(24, 4, tries=2, batch=4),
+                         progress=False)
+    assert len(icons) == 2
+
+
+def test_atlas_image_places_icons(tmp_path):
+    cells = [grid.Cell(0, 1, 3, np.zeros(2)), grid.Cell(2, 0, 9, np.zeros(2))]
+    icons = {(0, 1): np.zeros((8, 8, 3)), (2, 0): np.ones((8, 8, 3)) * np.array([1.0, 0, 0])}
+    img = np.asarray(assemble.atlas_image(cells, icons, 3, 8))
+    assert img.shape == (24, 24, 3)
+    assert (img[0:8, 8:16] == 0).all()  # black icon at row 0, col 1
+    assert (img[16:24, 0:8] == [255, 0, 0]).all()
+    assert (img[8:16, 8:16] == 255).all()  # empty cell stays blank
+    lab = assemble.labelled(assemble.atlas_image(cells, icons, 3, 8), [grid.Cell(2, 0, 9, np.zeros(2), [(0, 1.0)])],
+                            ["red"], 3)
+    assert lab.size == (24, 24)
+
+
+def test_build_atlas_resumes_to_the_same_atlas(tiny_model, image_dir, tmp_path):  # noqa: F811
+    settings = AtlasSettings(layer="feat", grids=(3,), positions=6, min_count=1, n_neighbors=5,
+                             metric="euclidean")
+    whole = build_atlas(tiny_model, image_dir, str(tmp_path / "whole"), settings, FAST, progress=False)
+    part_dir = tmp_path / "part"
+    build_atlas(tiny_model, image_dir, str(part_dir), settings, FAST, progress=False)
+    for icon in list((part_dir / "icons_3").glob("*.png"))[::2]:
+        icon.unlink()  # as if the run had died half-way through rendering
+    resumed = build_atlas(tiny_model, image_dir, str(part_dir), settings, FAST, progress=False)
+    a = np.asarray(Image.open(whole["grids"]["3"]["atlas"]))
+    b = np.asarray(Image.open(resumed["grids"]["3"]["atlas"]))
+    np.testing.assert_array_equal(a, b)
+    desc = json.loads((part_dir / "atlas_3.json").read_text())
+    assert desc["grid"] == 3 and sum(c["count"] for c in desc["cells"]) == whole["rows"]
+    assert {"top_classes", "icon", "example_images"} <= set(desc["cells"][0])
