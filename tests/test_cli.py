@@ -77,3 +77,14 @@ def test_layer_sheet_writes_labelled_sheet(capsys, lite0, tmp_path):
     assert set(summary["layers"]) == {"block2_expanded", "block9_expanded"}
     from PIL import Image
     assert Image.open(summary["sheet"]).size[0] > 64
+
+
+def test_atlas_command_on_embedded_images(capsys, lite0, tmp_path):
+    assert cli.main(["atlas", "--grid", "3", "--positions", "4", "--min-count", "1", "--n-neighbors", "10",
+                     "--icon-size", "24", "--steps", "2", "--batch", "8", "--out", str(tmp_path),
+                     "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    assert summary["layer"] == "block12_expanded" and summary["rows"] == 4 * summary["images"]
+    from PIL import Image
+    assert Image.open(summary["grids"]["3"]["atlas"]).size == (72, 72)
+    assert (tmp_path / "atlas_3.json").exists() and (tmp_path / "atlas_3_labelled.png").exists()

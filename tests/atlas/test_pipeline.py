@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from lucid_atlas.atlas import assemble, grid
 from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
 from lucid_atlas.atlas.render import IconSettings, icon_path, render_cells
-
-from .test_collect import image_dir, tiny_model  # noqa: F401 - shared fixtures
 
 FAST = IconSettings(size=24, steps=4, batch=4, seed=0)
 
@@ -54,7 +51,7 @@ def test_atlas_image_places_icons(tmp_path):
     assert lab.size == (24, 24)
 
 
-def test_build_atlas_resumes_to_the_same_atlas(tiny_model, image_dir, tmp_path):  # noqa: F811
+def test_build_atlas_resumes_to_the_same_atlas(tiny_model, image_dir, tmp_path):
     settings = AtlasSettings(layer="feat", grids=(3,), positions=6, min_count=1, n_neighbors=5,
                              metric="euclidean")
     whole = build_atlas(tiny_model, image_dir, str(tmp_path / "whole"), settings, FAST, progress=False)
