@@ -267,8 +267,8 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
     return _finish(args, summary, "summary.json",
                    f"atlas of {model.name} {layer} from {summary['rows']} activations "
                    f"({summary['images']} images): {biggest['atlas']} (labelled: {biggest['labelled']}); "
-                   f"class purity {biggest['class_purity']:.3f} vs random layout "
-                   f"{biggest['class_purity_random_layout']:.3f}; {summary['seconds']}s")
+                   f"trustworthiness {summary['trustworthiness']:.3f}, class purity {biggest['purity']:.3f} "
+                   f"vs random layout {biggest['purity_random']:.3f}; {summary['seconds']}s")
 
 
 # ---- plumbing ----------------------------------------------------------------------------------
@@ -359,8 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=3, help="drop cells with fewer activations")
     p.add_argument("--layout", choices=["umap", "tsne"], default="umap")
     p.add_argument("--n-neighbors", type=int, default=50)
-    p.add_argument("--icon-size", type=int, default=48)
-    p.add_argument("--steps", type=int, default=128, help="render steps per icon (article: 1024)")
+    p.add_argument("--icon-size", type=int, default=64)
+    p.add_argument("--steps", type=int, default=256, help="render steps per icon (article: 1024)")
     p.add_argument("--tries", type=int, default=1)
     p.add_argument("--batch", type=int, default=16, help="icons rendered together")
     _common(p, "out/atlas")

@@ -70,7 +70,7 @@ def _collect_shard(model, layer: str, paths: list[str], first_index: int, mode: 
             image_index = first_index + paths.index(image_id, offset)
             offset = paths.index(image_id, offset) + 1
             rng = np.random.default_rng([seed, image_index])
-            if a.ndim == 1:  # dense layer: one vector per image
+            if a.ndim == 1:  # dense layer: one vector per image (mode 'mean' only, checked above)
                 a = a[None, None]
             pos = _positions(a.shape[0], a.shape[1], positions, mode, rng)
             rows = a.mean(axis=(0, 1))[None] if mode == "mean" else a[pos[:, 0], pos[:, 1]]
@@ -100,6 +100,11 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
     info = model.layer(layer)
+    if info.kind != "conv" and mode != "mean":
+        raise ValueError(f"layer '{layer}' has no spatial dimensions ({info.kind}, {info.depth} values per "
+                         "image); collect it with mode='mean' (--mode mean), one vector per image")
+    if positions < 1:
+        raise ValueError(f"positions must be at least 1, got {positions}")
     if model.logits_layer is None:
         raise ValueError(f"model '{model.name}' has no logits layer; collection records top classes")
     paths = resolve_paths(source)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 METHODS = ("umap", "tsne")
@@ -47,10 +49,12 @@ def layout(vectors: np.ndarray, method: str = "umap", n_neighbors: int = 50, min
         reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(fit_idx) - 1),
                             min_dist=min_dist, metric=metric, random_state=seed)
         xy = np.zeros((len(x), 2), np.float32)
-        xy[fit_idx] = reducer.fit_transform(x[fit_idx])
-        rest = np.setdiff1d(np.arange(len(x)), fit_idx)
-        if len(rest):
-            xy[rest] = reducer.transform(x[rest])
+        with warnings.catch_warnings():  # seeded UMAP runs single-threaded and says so every time
+            warnings.filterwarnings("ignore", message="n_jobs value")
+            xy[fit_idx] = reducer.fit_transform(x[fit_idx])
+            rest = np.setdiff1d(np.arange(len(x)), fit_idx)
+            if len(rest):
+                xy[rest] = reducer.transform(x[rest])
     else:
         from sklearn.manifold import TSNE
 

@@ -52,21 +52,31 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures."""
     started = time.perf_counter()
     model.layer(settings.layer)
+    if not settings.grids or min(settings.grids) < 1:
+        raise ValueError(f"grid sizes must be positive, e.g. 20 or 8,20,40; got {settings.grids}")
+    seconds = {}
     act_dir = os.path.join(out_dir, "activations")
     collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
                     settings.seed, progress=progress)
     acts = collect.load_activations(act_dir)
-    if len(acts) < 5:
-        raise ValueError(f"only {len(acts)} activation rows were collected; give more images")
+    seconds["collect"] = time.perf_counter() - started
+    _check_rows(acts.vectors, settings)
+    mark = time.perf_counter()
     S = layout.whitening_matrix(acts.vectors) if settings.whiten else None
     xy = _layout(acts.vectors, settings, out_dir)
+    seconds["layout"] = time.perf_counter() - mark
     top1 = acts.top_classes[:, 0]
     summary = {"model": model.name, "layer": settings.layer, "rows": len(acts),
-               "images": len(acts.image_ids), "skipped": len(acts.manifest["skipped"]), "grids": {}}
+               "images": len(acts.image_ids), "skipped": len(acts.manifest["skipped"]),
+               "trustworthiness": _trustworthiness(acts.vectors, xy, settings, out_dir), "grids": {}}
+    seconds["render"] = seconds["assemble"] = 0.0
     for n in settings.grids:
+        mark = time.perf_counter()
         cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, acts.top_classes, acts.image_index)
         icon_dir = os.path.join(out_dir, f"icons_{n}")
         rendered = render_cells(model, settings.layer, cells, icon_dir, icons, S, progress)
+        seconds["render"] += time.perf_counter() - mark
+        mark = time.perf_counter()
         image = assemble.atlas_image(cells, rendered, n, icons.size)
         png = assemble.save_image(image, os.path.join(out_dir, f"atlas_{n}.png"))
         labelled_png = assemble.save_image(assemble.labelled(image, cells, model.labels, n),
@@ -83,8 +93,39 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
                 "example_images": [acts.image_ids[i] for i in c.examples]} for c in cells],
         }
         storage.write_json(os.path.join(out_dir, f"atlas_{n}.json"), description)
-        summary["grids"][str(n)] = {"atlas": png, "labelled": labelled_png, "cells": len(cells),
-                                    "class_purity": round(purity, 4),
-                                    "class_purity_random_layout": round(description["class_purity_random_layout"], 4)}
+        summary["grids"][str(n)] = {"atlas": png, "labelled": labelled_png, "json": os.path.join(
+            out_dir, f"atlas_{n}.json"), "cells": len(cells), "purity": round(purity, 4),
+            "purity_random": round(description["class_purity_random_layout"], 4)}
+        seconds["assemble"] += time.perf_counter() - mark
+    summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return summary
+
+
+def _check_rows(vectors: np.ndarray, s: AtlasSettings) -> None:
+    """Clear errors for too few rows or non-finite activations, before any layout work."""
+    if not np.isfinite(vectors).all():
+        bad = int((~np.isfinite(vectors)).any(axis=1).sum())
+        raise ValueError(f"{bad} collected activation rows contain NaN or inf: check the model's "
+                         "preprocessing and input value range")
+    needed = max(5, s.min_count * 2)
+    if len(vectors) < needed:
+        raise ValueError(f"only {len(vectors)} activation rows were collected; a grid needs at least "
+                         f"{needed}. Give more images or --positions")
+
+
+def _trustworthiness(vectors: np.ndarray, xy: np.ndarray, s: AtlasSettings, out_dir: str,
+                     sample: int = 5000) -> float:
+    """scikit-learn's trustworthiness (k=10) of the layout on a seeded sample, cached with the layout."""
+    path = os.path.join(out_dir, f"layout_{s.method}_trustworthiness.json")
+    if storage.exists(path):
+        cached = storage.read_json(path)
+        if cached.get("rows") == len(vectors):
+            return cached["trustworthiness"]
+    from sklearn.manifold import trustworthiness
+
+    idx = np.random.default_rng(s.seed).choice(len(vectors), min(sample, len(vectors)), replace=False)
+    k = min(10, max(1, len(idx) // 2 - 1))
+    value = round(float(trustworthiness(vectors[idx], xy[idx], n_neighbors=k)), 4)
+    storage.write_json(path, {"rows": len(vectors), "sample": len(idx), "k": k, "trustworthiness": value})
+    return value

@@ -65,4 +65,21 @@ def test_build_atlas_resumes_to_the_same_atlas(tiny_model, image_dir, tmp_path):
     np.testing.assert_array_equal(a, b)
     desc = json.loads((part_dir / "atlas_3.json").read_text())
     assert desc["grid"] == 3 and sum(c["count"] for c in desc["cells"]) == whole["rows"]
+    assert 0 <= whole["trustworthiness"] <= 1 and set(whole["stage_seconds"]) == {"collect", "layout", "render", "assemble"}
     assert {"top_classes", "icon", "example_images"} <= set(desc["cells"][0])
+
+
+def test_bad_inputs_get_clear_messages(tiny_model, image_dir, tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="grid sizes must be positive"):
+        build_atlas(tiny_model, image_dir, str(tmp_path / "a"), AtlasSettings(layer="feat", grids=(0,)), FAST)
+    with pytest.raises(ValueError, match="no spatial dimensions"):
+        build_atlas(tiny_model, image_dir, str(tmp_path / "b"), AtlasSettings(layer="scores"), FAST)
+    with pytest.raises(ValueError, match="a grid needs at least"):
+        build_atlas(tiny_model, image_dir, str(tmp_path / "c"),
+                    AtlasSettings(layer="feat", positions=1, min_count=20), FAST)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no images"):
+        build_atlas(tiny_model, str(empty), str(tmp_path / "d"), AtlasSettings(layer="feat"), FAST)
