@@ -28,7 +28,7 @@ def atlas_image(cells: list[Cell], icons: dict, n: int, icon: int, density: bool
     return canvas
 
 
-def labelled(image: Image.Image, cells: list[Cell], labels, n: int, share: float = 0.25) -> Image.Image:
+def labelled(image: Image.Image, cells: list[Cell], labels, n: int, share: float = 0.1) -> Image.Image:
     """The atlas with the top class written on cells where that class holds at least ``share``."""
     out = image.copy()
     draw = ImageDraw.Draw(out)
