@@ -116,16 +116,21 @@ def _check_rows(vectors: np.ndarray, s: AtlasSettings) -> None:
 
 def _trustworthiness(vectors: np.ndarray, xy: np.ndarray, s: AtlasSettings, out_dir: str,
                      sample: int = 5000) -> float:
-    """scikit-learn's trustworthiness (k=10) of the layout on a seeded sample, cached with the layout."""
+    """scikit-learn's trustworthiness (k=10) of the layout on a seeded sample, cached with the layout.
+
+    Neighbors in activation space use the layout's own metric (cosine by default), the
+    similarity the layout was asked to preserve.
+    """
     path = os.path.join(out_dir, f"layout_{s.method}_trustworthiness.json")
     if storage.exists(path):
         cached = storage.read_json(path)
-        if cached.get("rows") == len(vectors):
+        if cached.get("rows") == len(vectors) and cached.get("metric") == s.metric:
             return cached["trustworthiness"]
     from sklearn.manifold import trustworthiness
 
     idx = np.random.default_rng(s.seed).choice(len(vectors), min(sample, len(vectors)), replace=False)
     k = min(10, max(1, len(idx) // 2 - 1))
-    value = round(float(trustworthiness(vectors[idx], xy[idx], n_neighbors=k)), 4)
-    storage.write_json(path, {"rows": len(vectors), "sample": len(idx), "k": k, "trustworthiness": value})
+    value = round(float(trustworthiness(vectors[idx], xy[idx], n_neighbors=k, metric=s.metric)), 4)
+    storage.write_json(path, {"rows": len(vectors), "sample": len(idx), "k": k, "metric": s.metric,
+                              "trustworthiness": value})
     return value
