@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     model = models.load("efficientnet_lite0")
     bare_forward_rate(model, paths[: args.batch], args.batch)  # warm-up
     bare = bare_forward_rate(model, paths, args.batch)
+    collection_rate(model, args.layer, paths[: args.batch + 1], args.batch, args.positions)  # warm-up
     coll = collection_rate(model, args.layer, paths, args.batch, args.positions)
     out = {"images": len(paths), "layer": args.layer,
            "collection_images_per_s": round(coll, 2), "bare_forward_images_per_s": round(bare, 2),

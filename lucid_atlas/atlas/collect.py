@@ -121,7 +121,7 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
         manifest = {"settings": settings, "image_ids": paths, "shards": [], "skipped": []}
     done = {s["index"] for s in manifest["shards"]}
     layers = [layer, model.logits_layer]
-    fn = tf.function(lambda x: tuple(model.activations(x, layers)[n] for n in layers), reduce_retracing=True)
+    fn = model.compiled_activations(layers)
     n_shards = -(-len(paths) // shard_images)
     bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
                desc=f"collect {layer}", disable=not progress)

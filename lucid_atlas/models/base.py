@@ -70,6 +70,7 @@ class VisionModel:
     synsets: tuple[str, ...] = ()
     label_offset: int = 0
     info: Mapping[str, object] = field(default_factory=dict)
+    _compiled: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ---- metadata -------------------------------------------------------------------------
     @property
@@ -115,6 +116,18 @@ class VisionModel:
         with tf.compat.v1.get_default_graph().gradient_override_map(overrides):
             outputs = self.activations_fn(self.preprocess(images), names, overrides)
         return dict(zip(names, outputs))
+
+    def compiled_activations(self, layers: Sequence[str]) -> Callable[[tf.Tensor], tuple]:
+        """A ``tf.function`` (traced once per model and layer list) giving a tuple of activations."""
+        names = tuple(layers)
+        fn = self._compiled.get(names)
+        if fn is None:
+            for name in names:
+                self.layer(name)
+            fn = tf.function(lambda x: tuple(self.activations(x, names)[n] for n in names),
+                             reduce_retracing=True)
+            self._compiled[names] = fn
+        return fn
 
     def logits(self, images: tf.Tensor) -> tf.Tensor:
         """Class scores before softmax for images in [0, 1] (NHWC)."""
