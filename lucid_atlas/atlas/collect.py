@@ -58,17 +58,21 @@ def _shard_names(index: int) -> tuple[str, str]:
     return f"acts-{index:05d}.npy", f"meta-{index:05d}.npz"
 
 
-def _collect_shard(model, layer: str, paths: list[str], first_index: int, mode: str, positions: int,
+def _collect_shard(model, layer: str, items, first_index: int, mode: str, positions: int,
                    seed: int, batch_size: int, fn, skips: SkipCounter, bar) -> tuple[np.ndarray, dict]:
+    """Rows for one shard; ``items`` is a list of paths or an array slice of images in [0, 1]."""
     h, w, _ = model.image_shape
     vectors, meta = [], {"image_index": [], "positions": [], "top_classes": [], "top_probs": []}
+    ids = [f"array[{first_index + i}]" for i in range(len(items))] if isinstance(items, np.ndarray) else items
     offset = 0
-    for batch in iter_batches(paths, (h, w), batch_size, skips=skips):
+    for batch in iter_batches(items, (h, w), batch_size, skips=skips):
         acts, logits = fn(tf.constant(batch.images))
         acts, probs = acts.numpy(), tf.nn.softmax(logits).numpy()
-        for image_id, a, p in zip(batch.ids, acts, probs):
-            image_index = first_index + paths.index(image_id, offset)
-            offset = paths.index(image_id, offset) + 1
+        batch_ids = batch.ids if not isinstance(items, np.ndarray) else ids[offset:offset + len(batch.ids)]
+        for image_id, a, p in zip(batch_ids, acts, probs):
+            position_in_shard = ids.index(image_id, offset)
+            image_index = first_index + position_in_shard
+            offset = position_in_shard + 1
             rng = np.random.default_rng([seed, image_index])
             if a.ndim == 1:  # dense layer: one vector per image (mode 'mean' only, checked above)
                 a = a[None, None]
@@ -107,7 +111,14 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
         raise ValueError(f"positions must be at least 1, got {positions}")
     if model.logits_layer is None:
         raise ValueError(f"model '{model.name}' has no logits layer; collection records top classes")
-    paths = resolve_paths(source)
+    if isinstance(source, np.ndarray):
+        h, w, _ = model.image_shape
+        if source.ndim != 4 or source.shape[1:3] != (h, w):
+            raise ValueError(f"image arrays must be (N, {h}, {w}, 3) in [0, 1] for {model.name}, "
+                             f"got {source.shape}")
+        paths = [f"array[{i}]" for i in range(len(source))]
+    else:
+        paths = resolve_paths(source)
     if not paths:
         raise FileNotFoundError(f"no images found in {source!r}")
     settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": mode,
@@ -133,8 +144,9 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
             break
         first = index * shard_images
         shard_paths = paths[first:first + shard_images]
+        items = source[first:first + shard_images] if isinstance(source, np.ndarray) else shard_paths
         skips = SkipCounter()
-        vectors, meta = _collect_shard(model, layer, shard_paths, first, mode, positions, seed, batch_size,
+        vectors, meta = _collect_shard(model, layer, items, first, mode, positions, seed, batch_size,
                                        fn, skips, bar)
         acts_name, meta_name = _shard_names(index)
         storage.atomic_save_npy(os.path.join(out_dir, acts_name), vectors)

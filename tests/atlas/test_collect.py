@@ -52,3 +52,13 @@ def test_other_settings_in_same_folder_refused(tiny_model, image_dir, tmp_path):
     collect(tiny_model, "feat", image_dir, str(tmp_path), progress=False)
     with pytest.raises(ValueError, match="other settings"):
         collect(tiny_model, "feat", image_dir, str(tmp_path), positions=9, progress=False)
+
+
+def test_numpy_arrays_as_source(tiny_model, tmp_path):
+    images = np.random.default_rng(5).uniform(size=(7, 16, 16, 3)).astype(np.float32)
+    collect(tiny_model, "feat", images, str(tmp_path), positions=2, shard_images=3, progress=False)
+    acts = load_activations(str(tmp_path))
+    assert acts.vectors.shape == (14, 6) and acts.image_ids[6] == "array[6]"
+    assert acts.image_index.tolist() == [i for i in range(7) for _ in range(2)]
+    with pytest.raises(ValueError, match=r"\(N, 16, 16, 3\)"):
+        collect(tiny_model, "feat", images[:, :8], str(tmp_path / "x"), progress=False)
