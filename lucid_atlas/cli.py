@@ -260,7 +260,7 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
     grids = tuple(int(g) for g in str(args.grid).split(","))
     settings = AtlasSettings(layer=layer, grids=grids, positions=args.positions, mode=args.mode,
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
-                             seed=args.seed)
+                             seed=args.seed, shard_images=args.shard_images)
     icons = IconSettings(size=args.icon_size, steps=args.steps, tries=args.tries, batch=args.batch, seed=args.seed)
     summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress)
     biggest = summary["grids"][str(max(grids))]
@@ -363,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=256, help="render steps per icon (article: 1024)")
     p.add_argument("--tries", type=int, default=1)
     p.add_argument("--batch", type=int, default=16, help="icons rendered together")
+    p.add_argument("--shard-images", type=int, default=256, help="images per activation shard "
+                   "(the unit of resumption)")
     _common(p, "out/atlas")
     return parser
 

@@ -34,6 +34,7 @@ class AtlasSettings:
     fit_sample: int = 20000
     whiten: bool = True
     seed: int = 0
+    shard_images: int = 256
 
 
 def _layout(vectors: np.ndarray, s: AtlasSettings, out_dir: str) -> np.ndarray:
@@ -57,7 +58,7 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
     seconds = {}
     act_dir = os.path.join(out_dir, "activations")
     collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
-                    settings.seed, progress=progress)
+                    settings.seed, settings.shard_images, progress=progress)
     acts = collect.load_activations(act_dir)
     seconds["collect"] = time.perf_counter() - started
     _check_rows(acts.vectors, settings)
