@@ -19,7 +19,8 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..io import storage
-from ..io.images import ImageSource, SkipCounter, iter_batches, resolve_paths
+from ..io.images import (ImageSource, SkipCounter, is_tfds, iter_batches, iter_tfds_batches, resolve_paths,
+                         tfds_ids)
 
 MODES = ("random", "all", "mean")
 MANIFEST = "manifest.json"
@@ -60,15 +61,20 @@ def _shard_names(index: int) -> tuple[str, str]:
 
 def _collect_shard(model, layer: str, items, first_index: int, mode: str, positions: int,
                    seed: int, batch_size: int, fn, skips: SkipCounter, bar) -> tuple[np.ndarray, dict]:
-    """Rows for one shard; ``items`` is a list of paths or an array slice of images in [0, 1]."""
+    """Rows for one shard; ``items``: paths, an array slice in [0, 1], or (tfds source, start, ids)."""
     h, w, _ = model.image_shape
     vectors, meta = [], {"image_index": [], "positions": [], "top_classes": [], "top_probs": []}
     ids = [f"array[{first_index + i}]" for i in range(len(items))] if isinstance(items, np.ndarray) else items
     offset = 0
-    for batch in iter_batches(items, (h, w), batch_size, skips=skips):
+    if isinstance(items, tuple):  # (tfds source, start, shard ids)
+        source, start, ids = items
+        batches = iter_tfds_batches(source, (h, w), batch_size, start, start + len(ids))
+    else:
+        batches = iter_batches(items, (h, w), batch_size, skips=skips)
+    for batch in batches:
         acts, logits = fn(tf.constant(batch.images))
         acts, probs = acts.numpy(), tf.nn.softmax(logits).numpy()
-        batch_ids = batch.ids if not isinstance(items, np.ndarray) else ids[offset:offset + len(batch.ids)]
+        batch_ids = ids[offset:offset + len(batch.ids)] if isinstance(items, np.ndarray) else batch.ids
         for image_id, a, p in zip(batch_ids, acts, probs):
             position_in_shard = ids.index(image_id, offset)
             image_index = first_index + position_in_shard
@@ -117,6 +123,8 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
             raise ValueError(f"image arrays must be (N, {h}, {w}, 3) in [0, 1] for {model.name}, "
                              f"got {source.shape}")
         paths = [f"array[{i}]" for i in range(len(source))]
+    elif is_tfds(source):
+        paths = tfds_ids(source)
     else:
         paths = resolve_paths(source)
     if not paths:
@@ -144,7 +152,12 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
             break
         first = index * shard_images
         shard_paths = paths[first:first + shard_images]
-        items = source[first:first + shard_images] if isinstance(source, np.ndarray) else shard_paths
+        if isinstance(source, np.ndarray):
+            items = source[first:first + shard_images]
+        elif is_tfds(source):
+            items = (source, first, shard_paths)
+        else:
+            items = shard_paths
         skips = SkipCounter()
         vectors, meta = _collect_shard(model, layer, items, first, mode, positions, seed, batch_size,
                                        fn, skips, bar)

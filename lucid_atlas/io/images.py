@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+TFDS_PREFIX = "tfds:"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_SOURCE = "default"
 _SYNSET = re.compile(r"^(n\d{8})(?:_|$)")
@@ -125,6 +126,57 @@ def default_image_paths() -> list[str]:
     if not paths:
         raise FileNotFoundError("no embedded images found: pip install scikit-image scikit-learn")
     return paths
+
+
+def is_tfds(source: ImageSource) -> bool:
+    """Whether a source names a TensorFlow Datasets split: ``tfds:<name>[/<split>]``."""
+    return isinstance(source, str) and source.startswith(TFDS_PREFIX)
+
+
+def _tfds_split(source: str):
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise ImportError("TensorFlow Datasets sources need tensorflow-datasets: "
+                          "pip install 'lucid-atlas[tfds]'") from None
+    name, _, split = source[len(TFDS_PREFIX):].partition("/")
+    split = split or "train"
+    try:
+        ds = tfds.load(name, split=split, shuffle_files=False)
+    except Exception as exc:  # unknown name, no network, missing split: one clear line
+        raise FileNotFoundError(f"could not load TensorFlow Datasets '{name}' split '{split}' "
+                                f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None
+    if "image" not in ds.element_spec:
+        raise ValueError(f"'{name}' has no 'image' feature; its features are {list(ds.element_spec)}")
+    return tfds, ds, name, split
+
+
+def tfds_ids(source: str) -> list[str]:
+    """Stable ids (``tfds:<name>/<split>#<i>``) of every example of a TFDS split."""
+    _, ds, name, split = _tfds_split(source)
+    count = int(ds.cardinality())
+    if count < 0:
+        count = sum(1 for _ in ds)
+    return [f"{TFDS_PREFIX}{name}/{split}#{i}" for i in range(count)]
+
+
+def iter_tfds_batches(source: str, size: int | tuple[int, int], batch_size: int, start: int = 0,
+                      stop: int | None = None, resize_short: int | None = None) -> Iterator[ImageBatch]:
+    """Batches in [0, 1] of examples ``start:stop`` of a TFDS split, resized and center-cropped."""
+    tfds, ds, name, split = _tfds_split(source)
+    ds = ds.skip(start)
+    if stop is not None:
+        ds = ds.take(stop - start)
+    images, ids = [], []
+    for i, example in enumerate(tfds.as_numpy(ds), start):
+        img = Image.fromarray(example["image"].squeeze()).convert("RGB")
+        images.append(to_array(fit_image(img, size, resize_short)))
+        ids.append(f"{TFDS_PREFIX}{name}/{split}#{i}")
+        if len(images) == batch_size:
+            yield ImageBatch(np.stack(images), ids)
+            images, ids = [], []
+    if images:
+        yield ImageBatch(np.stack(images), ids)
 
 
 def resolve_paths(source: ImageSource) -> list[str]:

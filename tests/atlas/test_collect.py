@@ -62,3 +62,19 @@ def test_numpy_arrays_as_source(tiny_model, tmp_path):
     assert acts.image_index.tolist() == [i for i in range(7) for _ in range(2)]
     with pytest.raises(ValueError, match=r"\(N, 16, 16, 3\)"):
         collect(tiny_model, "feat", images[:, :8], str(tmp_path / "x"), progress=False)
+
+
+def test_tensorflow_datasets_source(tiny_model, tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets not installed (extra 'tfds')")
+    with tfds.testing.mock_data(num_examples=7):
+        collect(tiny_model, "feat", "tfds:imagenette/validation", str(tmp_path), positions=2, shard_images=3,
+                progress=False)
+        acts = load_activations(str(tmp_path))
+    assert acts.vectors.shape == (14, 6)
+    assert acts.image_ids[0] == "tfds:imagenette/validation#0" and acts.image_index.max() == 6
+
+
+def test_unknown_tfds_dataset_is_clear(tiny_model, tmp_path):
+    pytest.importorskip("tensorflow_datasets", reason="tensorflow-datasets not installed (extra 'tfds')")
+    with pytest.raises(FileNotFoundError, match="could not load TensorFlow Datasets 'no_such_dataset_xyz'"):
+        collect(tiny_model, "feat", "tfds:no_such_dataset_xyz", str(tmp_path), progress=False)
