@@ -1,4 +1,4 @@
-# Two quick-start commands: `make run` (main job, offline, embedded defaults) and `make test`.
+# Two quick-start commands: `make run` (activation atlas, offline, embedded defaults) and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +15,7 @@ $(BIN)/lucid-atlas: setup.cfg pyproject.toml
 setup: $(BIN)/lucid-atlas
 
 run: setup
-	$(BIN)/lucid-atlas layer-sheet --out $(OUT)/layer_sheet
+	$(BIN)/lucid-atlas atlas --mode all --grid 10 --out $(OUT)/atlas
 
 test: setup
 	$(BIN)/python -m pytest -q

@@ -262,7 +262,8 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
                              seed=args.seed, shard_images=args.shard_images)
     icons = IconSettings(size=args.icon_size, steps=args.steps, tries=args.tries, batch=args.batch, seed=args.seed)
-    summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress)
+    summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress,
+                          density=args.density)
     biggest = summary["grids"][str(max(grids))]
     return _finish(args, summary, "summary.json",
                    f"atlas of {model.name} {layer} from {summary['rows']} activations "
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=256, help="render steps per icon (article: 1024)")
     p.add_argument("--tries", type=int, default=1)
     p.add_argument("--batch", type=int, default=16, help="icons rendered together")
+    p.add_argument("--density", action="store_true", help="fade icons of sparse cells (opacity ~ log count)")
     p.add_argument("--shard-images", type=int, default=256, help="images per activation shard "
                    "(the unit of resumption)")
     _common(p, "out/atlas")

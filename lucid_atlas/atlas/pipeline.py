@@ -49,8 +49,11 @@ def _layout(vectors: np.ndarray, s: AtlasSettings, out_dir: str) -> np.ndarray:
 
 
 def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSettings,
-                icons: IconSettings = IconSettings(), progress: bool = True) -> dict:
-    """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures."""
+                icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False) -> dict:
+    """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
+
+    ``density`` fades the icons of sparse cells in the PNGs (the labelled one too).
+    """
     started = time.perf_counter()
     model.layer(settings.layer)
     if not settings.grids or min(settings.grids) < 1:
@@ -78,7 +81,7 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
         rendered = render_cells(model, settings.layer, cells, icon_dir, icons, S, progress)
         seconds["render"] += time.perf_counter() - mark
         mark = time.perf_counter()
-        image = assemble.atlas_image(cells, rendered, n, icons.size)
+        image = assemble.atlas_image(cells, rendered, n, icons.size, density)
         png = assemble.save_image(image, os.path.join(out_dir, f"atlas_{n}.png"))
         labelled_png = assemble.save_image(assemble.labelled(image, cells, model.labels, n),
                                            os.path.join(out_dir, f"atlas_{n}_labelled.png"))

@@ -83,3 +83,10 @@ def test_bad_inputs_get_clear_messages(tiny_model, image_dir, tmp_path):
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="no images"):
         build_atlas(tiny_model, str(empty), str(tmp_path / "d"), AtlasSettings(layer="feat"), FAST)
+
+
+def test_density_shading_fades_sparse_cells():
+    cells = [grid.Cell(0, 0, 1, np.zeros(2)), grid.Cell(0, 1, 100, np.zeros(2))]
+    icons = {(0, 0): np.zeros((8, 8, 3)), (0, 1): np.zeros((8, 8, 3))}
+    img = np.asarray(assemble.atlas_image(cells, icons, 2, 8, density=True)).astype(int)
+    assert img[0:8, 0:8].mean() > 100 and img[0:8, 8:16].mean() < 5  # sparse cell faded, dense stays black
