@@ -90,3 +90,15 @@ def test_density_shading_fades_sparse_cells():
     icons = {(0, 0): np.zeros((8, 8, 3)), (0, 1): np.zeros((8, 8, 3))}
     img = np.asarray(assemble.atlas_image(cells, icons, 2, 8, density=True)).astype(int)
     assert img[0:8, 0:8].mean() > 100 and img[0:8, 8:16].mean() < 5  # sparse cell faded, dense stays black
+
+
+def test_non_finite_activations_are_reported():
+    import pytest
+
+    from lucid_atlas.atlas.pipeline import _check_rows
+
+    rows = np.ones((20, 4), np.float32)
+    rows[3, 1] = np.nan
+    rows[7, 0] = np.inf
+    with pytest.raises(ValueError, match="2 collected activation rows contain NaN or inf"):
+        _check_rows(rows, AtlasSettings(layer="feat"))
