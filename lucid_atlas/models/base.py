@@ -140,8 +140,10 @@ class VisionModel:
 
     def predict(self, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
         """Logits as numpy for a large array of images in [0, 1], computed in batches."""
-        fn = tf.function(self.logits, reduce_retracing=True)
-        out = [fn(tf.constant(images[i:i + batch_size], tf.float32)).numpy()
+        if self.logits_layer is None:
+            raise ModelError(f"model '{self.name}' has no classification output")
+        fn = self.compiled_activations([self.logits_layer])
+        out = [fn(tf.constant(images[i:i + batch_size], tf.float32))[0].numpy()
                for i in range(0, len(images), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 

@@ -158,11 +158,6 @@ def weights_file(variant: str) -> str:
     return getattr(mod, cls).get_model_file_path()
 
 
-def _structure_from_cache(arrays: dict[str, np.ndarray]) -> dict:
-    meta = arrays["__structure__"]
-    return {"specs": [BlockSpec(*map(int, row[:7]), bool(row[7])) for row in meta]}
-
-
 def _save_cache(path: str, weights: dict[str, list[np.ndarray]], specs: list[BlockSpec]) -> None:
     flat = {f"{k}::{i}": a for k, v in weights.items() for i, a in enumerate(v)}
     flat["__structure__"] = np.array([[b.index, b.stage, b.in_ch, b.expanded, b.out_ch, b.kernel,
@@ -170,10 +165,16 @@ def _save_cache(path: str, weights: dict[str, list[np.ndarray]], specs: list[Blo
     storage.atomic_save_npz(path, flat)
 
 
-def _load_cache(path: str) -> tuple[dict[str, list[np.ndarray]], list[BlockSpec]]:
-    with np.load(path) as data:
-        arrays = {k: data[k] for k in data.files}
-    specs = _structure_from_cache(arrays)["specs"]
+def _load_cache(path: str) -> tuple[dict[str, list[np.ndarray]], list[BlockSpec]] | None:
+    """Cached weights and block specs, or None when the cache is missing or damaged (then rebuilt)."""
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError):
+        return None
+    if "__structure__" not in arrays:
+        return None
+    specs = [BlockSpec(*map(int, row[:7]), bool(row[7])) for row in arrays["__structure__"]]
     weights: dict[str, list[np.ndarray]] = {}
     for key in sorted((k for k in arrays if "::" in k), key=lambda k: (k.split("::")[0], int(k.split("::")[1]))):
         layer, _ = key.split("::")
@@ -184,11 +185,9 @@ def _load_cache(path: str) -> tuple[dict[str, list[np.ndarray]], list[BlockSpec]
 def converted_weights(variant: str, cache_dir: str | None = None, weights_path: str | None = None):
     """Keras-layout weights and block specs, converted once and cached as ``.npz``."""
     cache = os.path.join(storage.cache_dir(cache_dir), f"{variant}.{CACHE_VERSION}.weights.npz")
-    if weights_path is None and os.path.exists(cache):
-        try:
-            return _load_cache(cache)
-        except (OSError, KeyError, ValueError):
-            pass  # a damaged cache is rebuilt below
+    cached = _load_cache(cache) if weights_path is None else None
+    if cached is not None:
+        return cached
     state = load_legacy_checkpoint(weights_path or weights_file(variant))
     specs = block_specs(state)
     weights = convert_state_dict(state, specs)

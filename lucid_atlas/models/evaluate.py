@@ -59,13 +59,15 @@ def evaluate(model: VisionModel, source: ImageSource, batch_size: int = 32, top_
         paths = paths[:limit]
     total = len(paths) if paths is not None else len(source)
     skips = SkipCounter()
-    logits_fn = tf.function(model.logits, reduce_retracing=True)
+    if model.logits_layer is None:
+        raise ModelError(f"model '{model.name}' has no classification output to evaluate")
+    logits_fn = model.compiled_activations([model.logits_layer])
     hits1 = hits5 = labelled = n = 0
     predictions = []
     start = time.perf_counter()
     bar = tqdm(total=total, unit="img", desc=f"evaluate {model.name}", disable=not progress)
     for batch in iter_batches(paths if paths is not None else source, (h, w), batch_size, resize_short, skips):
-        logits = logits_fn(tf.constant(batch.images)).numpy()
+        logits = logits_fn(tf.constant(batch.images))[0].numpy()
         probs = tf.nn.softmax(logits).numpy()
         top = np.argsort(-logits, axis=1)[:, :top_k]
         for image_id, row, p in zip(batch.ids, top, probs):

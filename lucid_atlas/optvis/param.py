@@ -183,14 +183,19 @@ def grayscale(w: int, h: int | None = None, batch: int = 1, **options) -> Param:
     return image(w, h, batch, channels=1, decorrelate=False, **options)
 
 
-def from_image(init: np.ndarray, decorrelate: bool = False) -> Param:
+def inverse_sigmoid(images: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+    """Logits whose sigmoid gives ``images`` (pixels in [0, 1], clipped to [eps, 1 - eps])."""
+    x = np.clip(np.asarray(images, np.float32), eps, 1 - eps)
+    return np.log(x / (1 - x))
+
+
+def from_image(init: np.ndarray) -> Param:
     """A pixel parameterization starting at a given batch in [0, 1] (for up-scaling and zooms)."""
-    x = np.clip(np.asarray(init, np.float32), 1e-3, 1 - 1e-3)
-    if x.ndim == 3:
-        x = x[None]
-    logits = np.log(x / (1 - x))  # inverse sigmoid
+    logits = inverse_sigmoid(init)
+    if logits.ndim == 3:
+        logits = logits[None]
     raw = pixel_image(logits.shape, init=logits)
-    return Param(lambda: tf.nn.sigmoid(raw()), raw.trainable_variables, f"from_image{x.shape}",
+    return Param(lambda: tf.nn.sigmoid(raw()), raw.trainable_variables, f"from_image{logits.shape}",
                  raw.image_variable, "logit_pixels")
 
 

@@ -118,8 +118,7 @@ def zoom_frames(model, layer: str, channels: Sequence[int], frames: int = 60, si
         now.assign(int(channels[seg % len(channels)]))
         prev.assign(int(channels[(seg - 1) % len(channels)]))
         mix.assign(min(1.0, pos / max(1, frames_per_channel // 2)) if seg > 0 else 1.0)
-        frame = np.clip(center_crop(upscale(current, zoom), size, size), 1e-3, 1 - 1e-3)
-        param.image_variable.assign(np.log(frame / (1 - frame)))
+        param.image_variable.assign(param_lib.inverse_sigmoid(center_crop(upscale(current, zoom), size, size)))
         for k in range(steps_per_frame):
             step(tf.constant([base_seed, f * steps_per_frame + k], tf.int32), tf.constant(k, tf.int64))
         current = param().numpy()

@@ -8,6 +8,7 @@ units that start dead still get a signal.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -109,19 +110,17 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
         images = param()
         x = transform(to_model_rgb(images, seeds[0]), seeds[1])
         acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
-        value = objective(Accessor(model, acts, images))
-        loss = -tf.reduce_mean(value)
-        grads = tf.gradients(loss, variables)
+        value = objective.per_image(Accessor(model, acts, images))
+        grads = tf.gradients(-tf.reduce_mean(value), variables)
         optimizer.apply_gradients(zip(grads, variables))
         if image_ops:
             var = param.image_variable
-            g = grads[variables.index(var)] if var in variables else tf.zeros_like(var)
+            g = next((g for g, v in zip(grads, variables) if v is var), tf.zeros_like(var))
             new = var
             for op in image_ops:
                 new = op(new, -g, index, param.space)  # -g: the ascent direction, as in the paper
             var.assign(new)
-        batch = tf.shape(images)[0]
-        return tf.broadcast_to(value, [batch]) if value.shape.rank == 0 else value
+        return value
 
     return tf.function(step, jit_compile=jit_compile, reduce_retracing=True)
 
@@ -157,8 +156,6 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
     label = desc or str(objective)
     label = label if len(label) <= 48 else label[:47] + "…"
     bar = tqdm(total=thresholds[-1], desc=label, disable=not progress, unit="step")
-    import time
-
     start = time.perf_counter()
     for i in range(1, thresholds[-1] + 1):
         step_fn = redirected if i <= relu_gradient_steps else plain
