@@ -272,6 +272,71 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                    f"vs random layout {biggest['purity_random']:.3f}; {summary['seconds']}s")
 
 
+def _class_settings(args: argparse.Namespace, model, grid: int):
+    from lucid_atlas.atlas.classes import ClassAtlasSettings
+    from lucid_atlas.atlas.render import IconSettings
+
+    layer = args.layer or model.info.get("atlas_layer") or model.layer_names[len(model.layer_names) * 2 // 3]
+    settings = ClassAtlasSettings(layer=layer, positions=args.positions, top_k=args.top_k, method=args.layout,
+                                  grid=args.grid or grid, min_count=args.min_count, seed=args.seed,
+                                  candidates=getattr(args, "candidates", 4))
+    icons = IconSettings(size=args.icon_size, steps=args.steps, batch=args.batch, seed=args.seed)
+    return settings, icons
+
+
+def cmd_class_atlas(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.atlas.classes import class_atlas
+
+    model = models.load(args.model)
+    settings, icons = _class_settings(args, model, 8)
+    summary = class_atlas(model, args.images, args.out, args.class_, settings, icons, args.activations,
+                          progress=not args.no_progress)
+    return _finish(args, summary, "class_atlas_summary.json",
+                   f"class activation atlas of '{summary['class']}' ({summary['rows_kept']} of {summary['rows']} "
+                   f"activations, {summary['cells']} cells): {summary['atlas']} (labelled: {summary['labelled']})")
+
+
+def cmd_compare_classes(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.atlas.classes import compare_classes
+
+    model = models.load(args.model)
+    settings, icons = _class_settings(args, model, 10)
+    summary = compare_classes(model, args.images, args.out, args.classes[0], args.classes[1], settings, icons,
+                              args.activations, progress=not args.no_progress)
+    sides = {}
+    for c in summary["candidates"]:
+        sides.setdefault(c["side"], []).append(os.path.basename(c["icon"]))
+    return _finish(args, summary, "compare_summary.json",
+                   f"comparison '{summary['classes'][0]}' (left) vs '{summary['classes'][1]}' (right), "
+                   f"{summary['cells']} cells: {summary['atlas']}; patch candidates in "
+                   f"{os.path.join(args.out, 'candidates')}")
+
+
+def cmd_patch(args: argparse.Namespace) -> dict:
+    from lucid_atlas import models
+    from lucid_atlas.patches import study
+
+    model = models.load(args.model)
+    ratios = tuple(float(r) for r in args.ratios.split(","))
+    if args.patch == "auto":
+        settings, icons = _class_settings(args, model, 10)
+        summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
+                                       args.activations, args.augment, ratios, args.patch_size,
+                                       args.patch_steps, args.seed, progress=not args.no_progress)
+    else:
+        summary = study.evaluate_patch_file(model, args.images, args.source, args.target, args.patch, args.out,
+                                            args.augment, ratios, args.corner, args.ratio, args.seed)
+    p, noise = summary["patch_result"], summary["noise_baseline"]
+    return _finish(args, summary, "patch_summary.json",
+                   f"{summary['source']} → {summary['target']} with '{p['patch']}' over {p['correct_before']} "
+                   f"correctly classified of {p['images']} images: static {p['static_rate']:.1%} "
+                   f"({p['static_corner']}, {p['static_ratio']:g}), dynamic {p['dynamic_rate']:.1%}; "
+                   f"noise patch static {noise['static_rate']:.1%}, dynamic {noise['dynamic_rate']:.1%}. "
+                   f"Report: {summary['outputs']['md']}, chart: {summary['outputs']['chart']}")
+
+
 # ---- plumbing ----------------------------------------------------------------------------------
 
 
@@ -368,7 +433,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard-images", type=int, default=256, help="images per activation shard "
                    "(the unit of resumption)")
     _common(p, "out/atlas")
+    p = add("class-atlas", cmd_class_atlas, "class activation atlas: the activations most attributed to one "
+            "class (recipes/class_atlas.py)")
+    p.add_argument("--class", dest="class_", required=True, help="class name or index, e.g. 'scuba diver'")
+    _class_args(p, "out/class_atlas", 8)
+    p = add("compare-classes", cmd_compare_classes, "two-class comparison atlas and patch candidates "
+            "(recipes/compare_classes.py)")
+    p.add_argument("--classes", nargs=2, required=True, metavar=("FIRST", "SECOND"),
+                   help="two class names or indices, e.g. snorkel 'scuba diver'")
+    p.add_argument("--candidates", type=int, default=4, help="patch candidates saved per side")
+    _class_args(p, "out/compare", 10)
+    p = add("patch", cmd_patch, "adversarial patch flip rates vs a noise patch; --patch auto discovers one "
+            "(recipes/adversarial_patch.py)")
+    p.add_argument("--source", required=True, help="class of the images to fool")
+    p.add_argument("--target", required=True, help="class the patch should turn them into")
+    p.add_argument("--patch", required=True, help="an image file, or 'auto' to discover one from a comparison")
+    p.add_argument("--augment", type=int, default=0, help="random crops/flips/scales per source image")
+    p.add_argument("--ratios", default="0.1,0.2,0.3,0.4", help="patch sides as fractions of the image side")
+    p.add_argument("--corner", choices=["top-left", "top-right", "bottom-left", "bottom-right"],
+                   help="fix the static corner (default: the best one)")
+    p.add_argument("--ratio", type=float, help="fix the static patch size (default: the best one)")
+    p.add_argument("--patch-size", type=int, default=128, help="rendered candidate side in pixels (auto)")
+    p.add_argument("--patch-steps", type=int, default=512, help="render steps per candidate (auto)")
+    p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
+                   "besides the 3 mean directions of the most distinctive rows (auto)")
+    _class_args(p, "out/patch", 10)
     return parser
+
+
+def _class_args(p: argparse.ArgumentParser, out: str, grid: int) -> None:
+    _model_arg(p)
+    p.add_argument("--images", default="default", help="image folder (a folder per class or synset-named files)")
+    p.add_argument("--activations", help="reuse this collection folder (e.g. <atlas>/activations)")
+    p.add_argument("--layer", help="layer (default: the model's atlas layer)")
+    p.add_argument("--positions", type=int, default=16, help="random positions per image when collecting")
+    p.add_argument("--top-k", type=int, default=2000, help="rows kept, by attribution")
+    p.add_argument("--layout", choices=["tsne", "umap"], default="tsne")
+    p.add_argument("--grid", type=int, default=None, help=f"grid size (default {grid})")
+    p.add_argument("--min-count", type=int, default=2)
+    p.add_argument("--icon-size", type=int, default=64)
+    p.add_argument("--steps", type=int, default=256)
+    p.add_argument("--batch", type=int, default=16)
+    _common(p, out)
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:

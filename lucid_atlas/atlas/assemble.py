@@ -56,3 +56,19 @@ def save_image(image: Image.Image, path: str) -> str:
     image.save(buf, format="PNG")
     storage.atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def with_sides(image: Image.Image, left: str, right: str) -> Image.Image:
+    """The comparison atlas with a header naming its two sides: "< left" and "right >"."""
+    height = max(18, image.width // 40)
+    try:
+        font = ImageFont.load_default(size=height - 4)
+    except TypeError:
+        font = ImageFont.load_default()
+    out = Image.new("RGB", (image.width, image.height + height + 4), (255, 255, 255))
+    out.paste(image, (0, height + 4))
+    draw = ImageDraw.Draw(out)
+    draw.text((4, 2), f"< {left}", fill=(0, 0, 0), font=font)
+    text = f"{right} >"
+    draw.text((image.width - 4 - draw.textlength(text, font=font), 2), text, fill=(0, 0, 0), font=font)
+    return out

@@ -61,3 +61,15 @@ def layout(vectors: np.ndarray, method: str = "umap", n_neighbors: int = 50, min
         xy = TSNE(n_components=2, perplexity=min(perplexity, (len(x) - 1) / 3), metric=metric,
                   init="pca", random_state=seed).fit_transform(x)
     return normalize_layout(xy) if normalize else xy.astype(np.float32)
+
+
+def embed_1d(vectors: np.ndarray, metric: str = "cosine", perplexity: float = 30.0, seed: int = 0) -> np.ndarray:
+    """A 1-D t-SNE of the vectors, normalized to [0, 1] (the comparison atlas's vertical axis)."""
+    from sklearn.manifold import TSNE
+
+    x = np.asarray(vectors, np.float32)
+    if len(x) < 5:
+        raise ValueError(f"need at least 5 vectors for a layout, got {len(x)}")
+    y = TSNE(n_components=1, perplexity=min(perplexity, (len(x) - 1) / 3), metric=metric, init="pca",
+             random_state=seed).fit_transform(x)
+    return normalize_layout(y)[:, 0]

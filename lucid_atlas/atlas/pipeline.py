@@ -15,7 +15,7 @@ import numpy as np
 from ..io import storage
 from ..io.images import ImageSource
 from . import assemble, collect, grid, layout
-from .render import IconSettings, render_cells
+from .render import IconSettings, icon_path, render_cells
 
 
 @dataclass(frozen=True)
@@ -75,16 +75,11 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
                "trustworthiness": _trustworthiness(acts.vectors, xy, settings, out_dir), "grids": {}}
     seconds["render"] = seconds["assemble"] = 0.0
     for n in settings.grids:
-        mark = time.perf_counter()
         cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, acts.top_classes, acts.image_index)
-        icon_dir = os.path.join(out_dir, f"icons_{n}")
-        rendered = render_cells(model, settings.layer, cells, icon_dir, icons, S, progress)
-        seconds["render"] += time.perf_counter() - mark
+        drawn = draw_grid(model, settings.layer, cells, n, out_dir, f"atlas_{n}", icons, S, acts.image_ids,
+                          progress, density)
+        seconds["render"] += drawn.pop("render_seconds")
         mark = time.perf_counter()
-        image = assemble.atlas_image(cells, rendered, n, icons.size, density)
-        png = assemble.save_image(image, os.path.join(out_dir, f"atlas_{n}.png"))
-        labelled_png = assemble.save_image(assemble.labelled(image, cells, model.labels, n),
-                                           os.path.join(out_dir, f"atlas_{n}_labelled.png"))
         purity = grid.class_purity(xy, top1, n, settings.min_count)
         random_xy = np.random.default_rng(settings.seed).uniform(size=xy.shape)
         description = {
@@ -92,18 +87,42 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
             "settings": asdict(settings), "icons": asdict(icons), "rows": len(acts),
             "images": len(acts.image_ids), "class_purity": purity,
             "class_purity_random_layout": grid.class_purity(random_xy, top1, n, settings.min_count),
-            "cells": [{**c.summary(model.labels), "icon": os.path.relpath(
-                os.path.join(icon_dir, f"r{c.row:03d}_c{c.col:03d}.png"), out_dir),
-                "example_images": [acts.image_ids[i] for i in c.examples]} for c in cells],
+            "cells": drawn["cells"],
         }
         storage.write_json(os.path.join(out_dir, f"atlas_{n}.json"), description)
-        summary["grids"][str(n)] = {"atlas": png, "labelled": labelled_png, "json": os.path.join(
+        summary["grids"][str(n)] = {"atlas": drawn["atlas"], "labelled": drawn["labelled"], "json": os.path.join(
             out_dir, f"atlas_{n}.json"), "cells": len(cells), "purity": round(purity, 4),
             "purity_random": round(description["class_purity_random_layout"], 4)}
-        seconds["assemble"] += time.perf_counter() - mark
+        seconds["assemble"] += time.perf_counter() - mark + drawn["assemble_seconds"]
     summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return summary
+
+
+def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, icons: IconSettings,
+              whitening: np.ndarray | None, image_ids: list[str], progress: bool = True,
+              density: bool = False, decorate=None, icon_folder: str | None = None) -> dict:
+    """Render the cells' icons (cached under ``icons_<stem>``) and write ``<stem>.png`` and its labelled twin.
+
+    ``decorate`` (PIL image -> PIL image) is applied to both pictures before saving (e.g. a header);
+    ``icon_folder`` overrides the icon cache folder's name (callers key it to their settings).
+
+    Returns the two paths, per-cell JSON rows (icon path, examples) and the stage times.
+    """
+    mark = time.perf_counter()
+    icon_dir = os.path.join(out_dir, icon_folder or "icons_" + stem.removeprefix("atlas_"))
+    rendered = render_cells(model, layer, cells, icon_dir, icons, whitening, progress)
+    render_seconds = time.perf_counter() - mark
+    mark = time.perf_counter()
+    image = assemble.atlas_image(cells, rendered, n, icons.size, density)
+    decorate = decorate or (lambda img: img)
+    png = assemble.save_image(decorate(image), os.path.join(out_dir, f"{stem}.png"))
+    labelled_png = assemble.save_image(decorate(assemble.labelled(image, cells, model.labels, n)),
+                                       os.path.join(out_dir, f"{stem}_labelled.png"))
+    rows = [{**c.summary(model.labels), "icon": os.path.relpath(icon_path(icon_dir, c), out_dir),
+             "example_images": [image_ids[i] for i in c.examples]} for c in cells]
+    return {"atlas": png, "labelled": labelled_png, "cells": rows, "icons": rendered,
+            "render_seconds": render_seconds, "assemble_seconds": time.perf_counter() - mark}
 
 
 def _check_rows(vectors: np.ndarray, s: AtlasSettings) -> None:

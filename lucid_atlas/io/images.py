@@ -239,3 +239,25 @@ def label_from_path(path: str) -> str | None:
         return match.group(1)
     parent = os.path.basename(os.path.dirname(path))
     return parent or None
+
+
+def class_image_paths(source: ImageSource, names: Sequence[str]) -> list[str]:
+    """Images of one class: files whose synset prefix, or whose folder, matches one of ``names``.
+
+    ``names`` are a class's synset and/or names (``n04251144``, ``snorkel``); matching ignores
+    case and treats spaces and underscores alike.
+    """
+    def norm(text: str) -> str:
+        return text.lower().replace(" ", "_")
+
+    wanted = {norm(n) for n in names if n}
+    found = []
+    for path in resolve_paths(source):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        match = _SYNSET.match(stem)
+        keys = {norm(os.path.basename(os.path.dirname(path)))}
+        if match:  # the synset is the identity (two ImageNet classes are called "crane")
+            keys.add(match.group(1).lower())
+        if keys & wanted:
+            found.append(path)
+    return found

@@ -37,7 +37,7 @@ def save_png(image: np.ndarray | Image.Image, path: str) -> str:
     return path
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def load_font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
@@ -63,8 +63,8 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
     rows = math.ceil(len(images) / columns)
     cell = cell or max(max(np.asarray(im).shape[:2]) for im in images)
     font_size = max(10, min(16, cell // 10))
-    font = _font(font_size)
-    small = _font(max(9, font_size - 3)) if captions and any(len(str(c)) * font_size * 0.55 > cell
+    font = load_font(font_size)
+    small = load_font(max(9, font_size - 3)) if captions and any(len(str(c)) * font_size * 0.55 > cell
                                                            for c in captions) else font
     cap_h = font_size + 6 if captions else 0
     title_h = font_size + 12 if title else 0

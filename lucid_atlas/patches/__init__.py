@@ -1,0 +1,1 @@
+"""Adversarial patches: composite, evaluate against a noise baseline, and discover them from atlases."""

@@ -1,0 +1,118 @@
+"""The whole patch experiment in one call: source variants, patch (given or discovered), report.
+
+Writes ``patch_report.{md,csv,json}``, ``patch_chart.png`` (class probabilities vs patch size),
+``patch_examples.png`` (patched sources, top-1 before → after) and the patch itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from typing import Sequence
+
+import numpy as np
+
+from ..atlas.classes import ClassAtlasSettings, compare_classes, slug
+from ..atlas.layout import whitening_matrix
+from ..atlas.collect import load_activations
+from ..atlas.render import IconSettings
+from ..io import sheets, storage
+from ..io.images import ImageSource, class_image_paths, fit_image, load_image, to_array
+from ..io.sheets import to_pil
+from .composite import CORNERS, augment, noise_patch
+from .discover import discover, render_candidates
+from .evaluate import (DEFAULT_RATIOS, example_sheet, probability_chart, run_patch, summarize,
+                       write_report)
+
+
+def source_variants(model, images: ImageSource, source: int, n_augment: int = 0, seed: int = 0) -> tuple:
+    """(variants [N, H, W, 3] in [0, 1], source file paths) for the source class's images.
+
+    With ``n_augment`` each file gives that many random crops/flips/scales; otherwise one
+    resized, center-cropped copy.
+    """
+    names = [model.labels[source]] + ([model.synsets[source]] if model.synsets else [])
+    paths = class_image_paths(images, names)
+    if not paths:
+        raise FileNotFoundError(f"no images of class '{model.labels[source]}' in {images!r}: name files "
+                                f"'{names[-1]}_...' or put them in a folder named '{names[0]}'")
+    h, _, _ = model.image_shape
+    if n_augment:
+        return np.concatenate([augment(p, n_augment, h, seed) for p in paths]), paths
+    return np.stack([to_array(fit_image(to_pil(load_image(p)), h)) for p in paths]), paths
+
+
+def _outputs(model, variants, patch, trial, noise_trial, config, rows, out_dir, note) -> dict:
+    paths = write_report(rows, out_dir, note=note)
+    paths["chart"] = probability_chart(trial, model.labels, os.path.join(out_dir, "patch_chart.png"), noise_trial)
+    paths["examples"] = example_sheet(model, variants, patch, trial, config,
+                                      os.path.join(out_dir, "patch_examples.png"))
+    paths["patch"] = sheets.save_png(patch, os.path.join(out_dir, "patch.png"))
+    return paths
+
+
+def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: str, out_dir: str,
+                        n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
+                        corner: str | None = None, ratio: float | None = None, seed: int = 0) -> dict:
+    """Flip rates of an image file used as a patch, beside a same-size noise patch."""
+    started = time.perf_counter()
+    s, t = model.class_index(source), model.class_index(target)
+    patch = load_image(patch_path)
+    variants, files = source_variants(model, images, s, n_augment, seed)
+    ratios = tuple(sorted(set(ratios) | ({ratio} if ratio else set())))
+    config = None
+    if corner or ratio:
+        config = (CORNERS.index(corner or "top-left"), ratios.index(ratio or max(ratios)))
+    trial = run_patch(model, variants, patch, s, t, os.path.basename(patch_path), CORNERS, ratios)
+    noise_trial = run_patch(model, variants, noise_patch(max(patch.shape[:2]), seed), s, t, "random noise",
+                            CORNERS, ratios)
+    rows = [summarize(trial, model.labels, config), summarize(noise_trial, model.labels, config)]
+    static_note = ("at the given corner and size" if config else
+                   "at the best single corner and size over these images (the noise patch gets its own best)")
+    note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}' over {len(variants)} "
+            f"{'augmented variants (' + str(n_augment) + ' per image) of ' if n_augment else ''}{len(files)} "
+            f"source image(s); static {static_note}; dynamic = best of {len(CORNERS)} corners × sizes "
+            f"{', '.join(f'{r:g}' for r in ratios)} per image.")
+    paths = _outputs(model, variants, patch, trial, noise_trial, rows[0]["static_config"], rows, out_dir, note)
+    return {"model": model.name, "source": model.labels[s], "target": model.labels[t], "patch": patch_path,
+            "variants": len(variants), "augment": n_augment, "patch_result": rows[0], "noise_baseline": rows[1],
+            "note": note, "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
+                   icons: IconSettings, act_dir: str | None = None, n_augment: int = 0,
+                   ratios: Sequence[float] = DEFAULT_RATIOS, patch_size: int = 128, patch_steps: int = 512,
+                   seed: int = 0, progress: bool = True) -> dict:
+    """Compare source vs target, render the target side's candidates, pick on half the variants,
+    report on the other half."""
+    started = time.perf_counter()
+    s, t = model.class_index(source), model.class_index(target)
+    variants, files = source_variants(model, images, s, n_augment, seed)
+    comparison = compare_classes(model, images, os.path.join(out_dir, "comparison"), s, t, compare_settings,
+                                 icons, act_dir, progress)
+    with np.load(comparison["directions"]) as d:
+        directions, kinds = d["directions"][d["side"] == t], d["kind"][d["side"] == t]
+    acts_dir = act_dir or os.path.join(out_dir, "comparison", "activations")
+    whitening = whitening_matrix(load_activations(acts_dir).vectors)
+    key = hashlib.sha1(directions.tobytes() + f"{patch_size},{patch_steps},{seed}".encode()).hexdigest()[:8]
+    folder = os.path.join(out_dir, f"candidates_{slug(model.labels[t])}_{key}")
+    candidates = render_candidates(model, compare_settings.layer, directions, [str(k) for k in kinds], folder,
+                                   whitening, patch_size, patch_steps, seed=seed, progress=progress)
+    found = discover(model, variants, s, t, candidates, ratios, noise_seed=seed)
+    test = found.trials["held_out_images"]
+    note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
+            f"{len(candidates)} renderings of the comparison's most '{model.labels[t]}'-distinctive cells on "
+            f"{len(variants) - len(test)} discovery variants; the rates below are on the other {len(test)} "
+            f"held-out variants{' (' + str(n_augment) + ' random crops/flips/scales per source image)' if n_augment else ''}"
+            f" of {len(files)} source image(s). Static corner and size were picked on the discovery half; the "
+            "noise patch gets its own best static config on the held-out half.")
+    paths = _outputs(model, test, found.best_patch, found.trials["patch"], found.trials["noise"],
+                     found.static_config, found.held_out, out_dir, note)
+    storage.write_json(os.path.join(out_dir, "candidates.json"), found.candidates)
+    beats = found.held_out[0]["dynamic_rate"] > found.held_out[1]["dynamic_rate"]
+    return {"model": model.name, "source": model.labels[s], "target": model.labels[t], "patch": found.best,
+            "variants": len(variants), "held_out": len(test), "augment": n_augment,
+            "patch_result": found.held_out[0], "noise_baseline": found.held_out[1], "beats_noise": bool(beats),
+            "comparison": comparison["atlas"], "candidates": [row["patch"] for row in found.candidates],
+            "note": note, "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
