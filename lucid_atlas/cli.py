@@ -262,8 +262,13 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
                              seed=args.seed, shard_images=args.shard_images)
     icons = IconSettings(size=args.icon_size, steps=args.steps, tries=args.tries, batch=args.batch, seed=args.seed)
+    executor = args.executor
+    if executor == "ray":
+        from lucid_atlas.atlas.executors import RayExecutor
+
+        executor = RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)
     summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress,
-                          density=args.density)
+                          density=args.density, executor=executor)
     biggest = summary["grids"][str(max(grids))]
     return _finish(args, summary, "summary.json",
                    f"atlas of {model.name} {layer} from {summary['rows']} activations "
@@ -432,6 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--density", action="store_true", help="fade icons of sparse cells (opacity ~ log count)")
     p.add_argument("--shard-images", type=int, default=256, help="images per activation shard "
                    "(the unit of resumption)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="where collection and rendering run (ray: pip install 'lucid-atlas[distributed]')")
+    p.add_argument("--workers", type=int, help="ray: model-holding workers (default: one per CPU)")
+    p.add_argument("--ray-address", help="ray: cluster address (default: start or join a local one)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per worker")
     _common(p, "out/atlas")
     p = add("class-atlas", cmd_class_atlas, "class activation atlas: the activations most attributed to one "
             "class (recipes/class_atlas.py)")
@@ -497,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         summary = args.func(args)
-    except (ModelError, DownloadError, FileNotFoundError, ValueError) as exc:
+    except (ModelError, DownloadError, FileNotFoundError, ValueError, ImportError) as exc:
         message = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
         print(f"lucid-atlas {args.command}: error: {message}", file=sys.stderr)
         if args.json:

@@ -88,3 +88,87 @@ def test_atlas_command_on_embedded_images(capsys, lite0, tmp_path):
     from PIL import Image
     assert Image.open(summary["grids"]["3"]["atlas"]).size == (72, 72)
     assert (tmp_path / "atlas_3.json").exists() and (tmp_path / "atlas_3_labelled.png").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_keras_file(tmp_path_factory):
+    """A tiny classifier saved as a .keras file, and a folder with images of its class 2."""
+    import numpy as np
+    import tensorflow as tf
+    from PIL import Image
+
+    keras = tf.keras
+    inputs = keras.Input((24, 24, 3))
+    x = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu", name="feat",
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=1))(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(5, name="scores",
+                             kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=2))(x)
+    root = tmp_path_factory.mktemp("tiny_cli")
+    path = str(root / "tiny.keras")
+    keras.Model(inputs, out).save(path)
+    rng = np.random.default_rng(0)
+    for cls in range(5):
+        (root / "images" / f"class_{cls}").mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 255, (30, 30, 3), dtype=np.uint8)).save(
+                root / "images" / f"class_{cls}" / f"{i}.png")
+    return path, str(root / "images")
+
+
+def test_class_atlas_and_compare_contracts(capsys, tiny_keras_file, tmp_path):
+    model, images = tiny_keras_file
+    common = ["--model", model, "--images", images, "--layer", "feat", "--positions", "6", "--top-k", "60",
+              "--icon-size", "16", "--steps", "4", "--activations", str(tmp_path / "acts"), "--json",
+              "--no-progress"]
+    assert cli.main(["class-atlas", "--class", "class 1", "--grid", "4", "--out", str(tmp_path / "ca"),
+                     *common]) == 0
+    summary = _last_json(capsys)
+    assert summary["class"] == "class 1" and summary["atlas"].endswith(".png")
+    assert cli.main(["compare-classes", "--classes", "1", "class 3", "--grid", "5", "--out",
+                     str(tmp_path / "cc"), *common]) == 0
+    summary = _last_json(capsys)
+    assert summary["classes"] == ["class 1", "class 3"] and len(summary["candidates"]) == 8
+
+
+def test_unknown_class_names_the_closest(capsys, tiny_keras_file, tmp_path):
+    model, images = tiny_keras_file
+    assert cli.main(["class-atlas", "--model", model, "--class", "clas 9", "--images", images,
+                     "--out", str(tmp_path), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "no class 'clas 9'" in err and "class 0" in err and "Traceback" not in err
+
+
+def test_patch_with_a_file_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    model, images = tiny_keras_file
+    patch = tmp_path / "patch.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(patch)
+    assert cli.main(["patch", "--model", model, "--source", "class 2", "--target", "class 4", "--patch",
+                     str(patch), "--images", images, "--augment", "5", "--out", str(tmp_path / "p"),
+                     "--json"]) == 0
+    summary = _last_json(capsys)
+    assert summary["variants"] == 20 and summary["patch_result"]["images"] == 20
+    assert set(summary["outputs"]) >= {"md", "csv", "json", "chart", "examples", "patch"}
+    assert cli.main(["patch", "--model", model, "--source", "class 2", "--target", "class 4", "--patch",
+                     str(patch), "--images", str(tmp_path), "--out", str(tmp_path / "p2")]) == 2
+    assert "no images of class 'class 2'" in capsys.readouterr().err
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_patch_contract_on_imagenet_samples(capsys, lite0, imagenet_samples, tmp_path):
+    import os
+
+    patch = os.path.join(imagenet_samples, "n10565667_scuba_diver.JPEG")
+    assert cli.main(["patch", "--source", "snorkel", "--target", "scuba diver", "--patch", patch,
+                     "--images", imagenet_samples, "--augment", "50", "--out", str(tmp_path), "--json"]) == 0
+    summary = _last_json(capsys)
+    p, noise = summary["patch_result"], summary["noise_baseline"]
+    assert summary["variants"] == 50 and p["images"] == 50 and p["correct_before"] >= 25
+    for row in (p, noise):
+        assert 0 <= row["static_rate"] <= row["dynamic_rate"] <= 1
+        assert 0 <= row["p_target_before"] <= 1 and 0 <= row["p_target_after_dynamic"] <= 1
+    assert p["patch_class"] == "scuba diver" and p["dynamic_rate"] > noise["dynamic_rate"]

@@ -149,8 +149,8 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
     means = _cell_means(xy, x, cells, n)
     for row, cell in zip(drawn["cells"], cells):
         row["mean_x"] = round(means[(cell.row, cell.col)], 4)
-    candidates = _save_candidates(model, cells, drawn, means, (a, b), settings, out_dir, stem, xy, x,
-                                  acts.vectors[keep])
+    candidates = _save_candidates(model, cells, drawn, means, (a, b), settings, out_dir, stem,
+                                  attr[:, 1] - attr[:, 0], acts.vectors)
     description = {"model": model.name, "layer": settings.layer, "classes": [model.labels[a], model.labels[b]],
                    "class_indices": [a, b], "settings": asdict(settings), "icons": asdict(icons),
                    "rows": len(acts), "rows_kept": len(keep), "cells": drawn["cells"], "candidates": candidates}
@@ -163,21 +163,19 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def distinctive_directions(x: np.ndarray, y: np.ndarray, vectors: np.ndarray, sign: float, bands: int = 2,
-                           share: float = 0.1) -> list[np.ndarray]:
-    """Mean directions of one side's most distinctive rows (top ``share`` of ``sign·x``): all of them,
-    then ``bands`` groups along the comparison's y axis (its 1-D t-SNE), so similar rows stay together."""
-    score = sign * np.asarray(x)
-    chosen = np.flatnonzero(score >= np.quantile(score, 1 - share))
-    ordered = chosen[np.argsort(y[chosen], kind="stable")]
-    groups = [chosen] + [g for g in np.array_split(ordered, bands) if len(g)]
-    return [vectors[g].mean(axis=0) for g in groups]
+def distinctive_directions(diff: np.ndarray, vectors: np.ndarray, sign: float,
+                           counts: tuple[int, ...] = (50, 200, 800)) -> list[tuple[str, np.ndarray]]:
+    """Mean directions of the rows with the largest ``sign × diff`` (attribution difference), at a
+    few depths: the sharpest few rows and broader, steadier averages."""
+    order = np.argsort(-sign * np.asarray(diff), kind="stable")
+    return [(f"top {k} rows", vectors[order[:k]].mean(axis=0)) for k in counts if k <= len(order)]
 
 
 def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, out_dir: str, stem: str,
-                     xy: np.ndarray, x: np.ndarray, vectors: np.ndarray) -> list:
+                     diff: np.ndarray, vectors: np.ndarray) -> list:
     """Patch candidates of each side: its ``s.candidates`` most distinctive cells (icon PNGs) and the mean
-    directions of its most distinctive rows; every direction goes to ``<stem>_candidates.npz``."""
+    directions of the collection's most distinctive rows by attribution difference ``diff``
+    (second − first, all rows); every direction goes to ``<stem>_candidates.npz``."""
     order = sorted(cells, key=lambda c: means[(c.row, c.col)])
     sides = {pair[0]: (order[:s.candidates], -1.0), pair[1]: (order[::-1][:s.candidates], 1.0)}
     listed, directions, owners, kinds = [], [], [], []
@@ -192,10 +190,10 @@ def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, ou
             directions.append(cell.direction)
             owners.append(cls)
             kinds.append(f"cell r{cell.row} c{cell.col}")
-        for k, direction in enumerate(distinctive_directions(x, xy[:, 1], vectors, sign)):
+        for kind, direction in distinctive_directions(diff, vectors, sign):
             directions.append(direction)
             owners.append(cls)
-            kinds.append("top 10% rows" if k == 0 else f"top 10% rows, band {k}")
+            kinds.append(kind)
     storage.atomic_save_npz(os.path.join(out_dir, f"{stem}_candidates.npz"),
                             {"directions": np.stack(directions).astype(np.float32),
                              "side": np.array(owners, np.int32), "kind": np.array(kinds)})

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ..io import storage
 from ..io.images import (ImageSource, SkipCounter, is_tfds, iter_batches, iter_tfds_batches, resolve_paths,
                          tfds_ids)
+from .executors import make_executor
 
 MODES = ("random", "all", "mean")
 MANIFEST = "manifest.json"
@@ -59,8 +60,42 @@ def _shard_names(index: int) -> tuple[str, str]:
     return f"acts-{index:05d}.npy", f"meta-{index:05d}.npz"
 
 
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard of a collection: everything a worker needs, picklable (paths, an array slice or a
+    (tfds source, start, ids) tuple as ``items``)."""
+
+    index: int
+    first: int
+    items: object
+    layer: str
+    mode: str
+    positions: int
+    seed: int
+    batch_size: int
+    out_dir: str
+
+    @property
+    def key(self) -> int:
+        return self.index
+
+
+def run_shard(model, job: ShardJob) -> dict:
+    """Compute one shard and write its two files atomically; returns its manifest record."""
+    fn = model.compiled_activations([job.layer, model.logits_layer])
+    skips = SkipCounter()
+    vectors, meta = _collect_shard(model, job.layer, job.items, job.first, job.mode, job.positions, job.seed,
+                                   job.batch_size, fn, skips)
+    acts_name, meta_name = _shard_names(job.index)
+    storage.atomic_save_npy(os.path.join(job.out_dir, acts_name), vectors)
+    storage.atomic_save_npz(os.path.join(job.out_dir, meta_name), meta)
+    n_images = len(job.items[2]) if isinstance(job.items, tuple) else len(job.items)
+    return {"index": job.index, "acts": acts_name, "meta": meta_name, "rows": len(vectors), "images": n_images,
+            "skipped": [{"image": item, "reason": reason} for item, reason in skips.skipped]}
+
+
 def _collect_shard(model, layer: str, items, first_index: int, mode: str, positions: int,
-                   seed: int, batch_size: int, fn, skips: SkipCounter, bar) -> tuple[np.ndarray, dict]:
+                   seed: int, batch_size: int, fn, skips: SkipCounter) -> tuple[np.ndarray, dict]:
     """Rows for one shard; ``items``: paths, an array slice in [0, 1], or (tfds source, start, ids)."""
     h, w, _ = model.image_shape
     vectors, meta = [], {"image_index": [], "positions": [], "top_classes": [], "top_probs": []}
@@ -90,7 +125,6 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
             meta["positions"].append(pos.astype(np.int16))
             meta["top_classes"].append(np.tile(top.astype(np.int16), (len(rows), 1)))
             meta["top_probs"].append(np.tile(p[top].astype(np.float16), (len(rows), 1)))
-        bar.update(len(batch.ids))
     depth = model.layer(layer).depth
     if not vectors:
         return np.zeros((0, depth), np.float32), {
@@ -101,11 +135,12 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
 
 def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int = 4, mode: str = "random",
             seed: int = 0, shard_images: int = 256, batch_size: int = 32, progress: bool = True,
-            max_shards: int | None = None) -> dict:
+            max_shards: int | None = None, executor=None) -> dict:
     """Collect activations of ``layer`` over ``source`` into ``out_dir``; returns the manifest.
 
     Rerunning with the same arguments resumes: complete shards are kept, the rest is computed.
-    ``max_shards`` stops after that many new shards (for bounded runs and tests).
+    ``max_shards`` stops after that many new shards (for bounded runs and tests). ``executor``:
+    None/'local', 'ray', or an executor object (shards then run on a pool of workers).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
@@ -139,16 +174,12 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
     if manifest is None:
         manifest = {"settings": settings, "image_ids": paths, "shards": [], "skipped": []}
     done = {s["index"] for s in manifest["shards"]}
-    layers = [layer, model.logits_layer]
-    fn = model.compiled_activations(layers)
     n_shards = -(-len(paths) // shard_images)
-    bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
-               desc=f"collect {layer}", disable=not progress)
-    new = 0
+    jobs = []
     for index in range(n_shards):
         if index in done:
             continue
-        if max_shards is not None and new >= max_shards:
+        if max_shards is not None and len(jobs) >= max_shards:
             break
         first = index * shard_images
         shard_paths = paths[first:first + shard_images]
@@ -158,18 +189,15 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
             items = (source, first, shard_paths)
         else:
             items = shard_paths
-        skips = SkipCounter()
-        vectors, meta = _collect_shard(model, layer, items, first, mode, positions, seed, batch_size,
-                                       fn, skips, bar)
-        acts_name, meta_name = _shard_names(index)
-        storage.atomic_save_npy(os.path.join(out_dir, acts_name), vectors)
-        storage.atomic_save_npz(os.path.join(out_dir, meta_name), meta)
-        manifest["shards"].append({"index": index, "acts": acts_name, "meta": meta_name, "rows": len(vectors),
-                                   "images": len(shard_paths)})
+        jobs.append(ShardJob(index, first, items, layer, mode, positions, seed, batch_size, out_dir))
+    bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
+               desc=f"collect {layer}", disable=not progress)
+    for _job, record in make_executor(executor).run(model, run_shard, jobs):
+        manifest["skipped"] += record.pop("skipped")
+        manifest["shards"].append(record)
         manifest["shards"].sort(key=lambda s: s["index"])
-        manifest["skipped"] += [{"image": item, "reason": reason} for item, reason in skips.skipped]
         storage.write_json(manifest_path, manifest)
-        new += 1
+        bar.update(record["images"])
         bar.set_postfix(rows=sum(s["rows"] for s in manifest["shards"]), skipped=len(manifest["skipped"]))
     bar.close()
     manifest["complete"] = len(manifest["shards"]) == n_shards

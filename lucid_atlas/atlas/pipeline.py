@@ -15,6 +15,7 @@ import numpy as np
 from ..io import storage
 from ..io.images import ImageSource
 from . import assemble, collect, grid, layout
+from .executors import make_executor
 from .render import IconSettings, icon_path, render_cells
 
 
@@ -49,10 +50,12 @@ def _layout(vectors: np.ndarray, s: AtlasSettings, out_dir: str) -> np.ndarray:
 
 
 def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSettings,
-                icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False) -> dict:
+                icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False,
+                executor=None) -> dict:
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
 
-    ``density`` fades the icons of sparse cells in the PNGs (the labelled one too).
+    ``density`` fades the icons of sparse cells in the PNGs (the labelled one too). ``executor``
+    ('local', 'ray' or an executor object) runs collection and rendering; layout stays here.
     """
     started = time.perf_counter()
     model.layer(settings.layer)
@@ -60,8 +63,9 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
         raise ValueError(f"grid sizes must be positive, e.g. 20 or 8,20,40; got {settings.grids}")
     seconds = {}
     act_dir = os.path.join(out_dir, "activations")
+    executor = make_executor(executor)
     collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
-                    settings.seed, settings.shard_images, progress=progress)
+                    settings.seed, settings.shard_images, progress=progress, executor=executor)
     acts = collect.load_activations(act_dir)
     seconds["collect"] = time.perf_counter() - started
     _check_rows(acts.vectors, settings)
@@ -77,7 +81,7 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
     for n in settings.grids:
         cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, acts.top_classes, acts.image_index)
         drawn = draw_grid(model, settings.layer, cells, n, out_dir, f"atlas_{n}", icons, S, acts.image_ids,
-                          progress, density)
+                          progress, density, executor=executor)
         seconds["render"] += drawn.pop("render_seconds")
         mark = time.perf_counter()
         purity = grid.class_purity(xy, top1, n, settings.min_count)
@@ -101,7 +105,7 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
 
 def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, icons: IconSettings,
               whitening: np.ndarray | None, image_ids: list[str], progress: bool = True,
-              density: bool = False, decorate=None, icon_folder: str | None = None) -> dict:
+              density: bool = False, decorate=None, icon_folder: str | None = None, executor=None) -> dict:
     """Render the cells' icons (cached under ``icons_<stem>``) and write ``<stem>.png`` and its labelled twin.
 
     ``decorate`` (PIL image -> PIL image) is applied to both pictures before saving (e.g. a header);
@@ -111,7 +115,7 @@ def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, i
     """
     mark = time.perf_counter()
     icon_dir = os.path.join(out_dir, icon_folder or "icons_" + stem.removeprefix("atlas_"))
-    rendered = render_cells(model, layer, cells, icon_dir, icons, whitening, progress)
+    rendered = render_cells(model, layer, cells, icon_dir, icons, whitening, progress, executor)
     render_seconds = time.perf_counter() - mark
     mark = time.perf_counter()
     image = assemble.atlas_image(cells, rendered, n, icons.size, density)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from ..io import sheets, storage
 from ..optvis import objectives, param, transform
 from ..optvis.render import render
+from .executors import make_executor
 from .grid import Cell
 
 
@@ -43,35 +44,62 @@ def _load_icon(path: str) -> np.ndarray:
         return np.asarray(img.convert("RGB"), np.float32) / 255.0
 
 
+@dataclass(frozen=True)
+class IconJob:
+    """One batch of cells to render (picklable): its index ``k`` seeds the transforms."""
+
+    k: int
+    layer: str
+    cells: tuple  # ((row, col, direction), ...)
+    folder: str
+    settings: IconSettings
+    whitening: np.ndarray | None
+
+    @property
+    def key(self) -> int:
+        return self.k
+
+
+def run_icons(model, job: IconJob) -> list[str]:
+    """Render one batch of cells (× tries, best final objective kept) and write each icon PNG."""
+    s = job.settings
+    directions = np.repeat(np.stack([d for _, _, d in job.cells]), s.tries, axis=0)
+    objective = objectives.direction_cossim(job.layer, directions, s.cossim_pow, job.whitening)
+    result = render(model, objective, lambda n=len(directions): param.image(s.size, batch=n),
+                    transforms=transform.atlas_transforms(s.size), thresholds=(s.steps,),
+                    seed=s.seed + job.k, progress=False)
+    images = result.images[-1].reshape(len(job.cells), s.tries, *result.images[-1].shape[1:])
+    values = result.values[-1].reshape(len(job.cells), s.tries)
+    paths = []
+    for (row, col, _), tries, vals in zip(job.cells, images, values):
+        path = os.path.join(job.folder, f"r{row:03d}_c{col:03d}.png")
+        if not storage.exists(path):
+            sheets.save_png(tries[int(np.argmax(vals))], path)
+        paths.append(path)
+    return paths
+
+
 def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: IconSettings = IconSettings(),
-                 whitening: np.ndarray | None = None, progress: bool = True) -> dict[tuple[int, int], np.ndarray]:
-    """Icons ([size, size, 3] in [0, 1]) for every cell, rendering only those not yet on disk."""
+                 whitening: np.ndarray | None = None, progress: bool = True,
+                 executor=None) -> dict[tuple[int, int], np.ndarray]:
+    """Icons ([size, size, 3] in [0, 1]) for every cell, rendering only those not yet on disk.
+
+    ``executor``: None/'local', 'ray', or an executor object (batches then render on workers).
+    """
     storage.makedirs(folder)
     per_batch = max(1, settings.batch // settings.tries)
-    icons = {}
     bar = tqdm(total=len(cells), unit="cell", desc=f"render {layer} icons", disable=not progress)
-    # Batches are fixed slices of the cell list with fixed seeds, so a resumed run renders a
-    # batch exactly as the uninterrupted run would have (transforms are shared within a batch).
+    # Batches are fixed slices of the cell list with fixed seeds, so a resumed run (or another
+    # executor) renders a batch exactly as the uninterrupted local run would have.
+    jobs = []
     for k, start in enumerate(range(0, len(cells), per_batch)):
         group = cells[start:start + per_batch]
-        paths = [icon_path(folder, c) for c in group]
-        if all(storage.exists(p) for p in paths):
-            for cell, p in zip(group, paths):
-                icons[(cell.row, cell.col)] = _load_icon(p)
+        if all(storage.exists(icon_path(folder, c)) for c in group):
             bar.update(len(group))
             continue
-        directions = np.repeat(np.stack([c.direction for c in group]), settings.tries, axis=0)
-        objective = objectives.direction_cossim(layer, directions, settings.cossim_pow, whitening)
-        result = render(model, objective, lambda n=len(directions): param.image(settings.size, batch=n),
-                        transforms=transform.atlas_transforms(settings.size), thresholds=(settings.steps,),
-                        seed=settings.seed + k, progress=False)
-        images = result.images[-1].reshape(len(group), settings.tries, *result.images[-1].shape[1:])
-        values = result.values[-1].reshape(len(group), settings.tries)
-        for cell, path, tries, vals in zip(group, paths, images, values):
-            best = tries[int(np.argmax(vals))]
-            if not storage.exists(path):
-                sheets.save_png(best, path)
-            icons[(cell.row, cell.col)] = _load_icon(path)
-        bar.update(len(group))
+        jobs.append(IconJob(k, layer, tuple((c.row, c.col, c.direction) for c in group), folder, settings,
+                            whitening))
+    for job, _paths in make_executor(executor).run(model, run_icons, jobs):
+        bar.update(len(job.cells))
     bar.close()
-    return icons
+    return {(c.row, c.col): _load_icon(icon_path(folder, c)) for c in cells}

@@ -70,7 +70,16 @@ def available() -> list[str]:
 
 
 def load(name: str = DEFAULT_MODEL, **options) -> VisionModel:
-    """A model by zoo name, ``.keras``/``.h5`` file, ``.pb`` frozen graph, SavedModel folder or hub URL."""
+    """A model by zoo name, ``.keras``/``.h5`` file, ``.pb`` frozen graph, SavedModel folder or hub URL.
+
+    The model remembers how it was loaded (``info['load_spec']``), so workers can rebuild it.
+    """
+    model = _load(name, **options)
+    model.info = {**model.info, "load_spec": (name, dict(options))}
+    return model
+
+
+def _load(name: str, **options) -> VisionModel:
     if name in REGISTRY:
         return REGISTRY[name].loader(**options)
     if name.startswith(("hub:", "https://tfhub.dev/", "https://www.kaggle.com/models/")):

@@ -8,7 +8,6 @@ and size are then scored, with the noise baseline, on the *held-out* half only.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Sequence
 

@@ -1,0 +1,107 @@
+"""The Ray executor gives the same activations and the same atlas as the local one (2 workers)."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from lucid_atlas import models
+from lucid_atlas.atlas import collect, executors
+from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
+from lucid_atlas.atlas.render import IconSettings
+
+keras = tf.keras
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'lucid-atlas[distributed]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ray")
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, strides=4, padding="same", activation="relu", name="feat",
+                            kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(5, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=2))(x)
+    path = str(root / "tiny.keras")
+    keras.Model(inputs, out).save(path)
+    images = root / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(images / f"{i:03d}.png")
+    (images / "broken.png").write_bytes(b"not an image")
+    return path, str(images), root
+
+
+def test_ray_atlas_equals_local_atlas(ray_cluster, setup):
+    path, images, root = setup
+    model = models.load(path, image_shape=(32, 32, 3))
+    settings = AtlasSettings(layer="feat", grids=(4,), positions=4, min_count=1, n_neighbors=10, shard_images=8)
+    icons = IconSettings(size=24, steps=30, batch=3)
+    local = build_atlas(model, images, str(root / "local"), settings, icons, progress=False)
+    executor = executors.RayExecutor(workers=2)
+    try:
+        remote = build_atlas(model, images, str(root / "ray"), settings, icons, progress=False, executor=executor)
+    finally:
+        executor.shutdown()
+    a, b = collect.load_activations(str(root / "local" / "activations")), \
+        collect.load_activations(str(root / "ray" / "activations"))
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    np.testing.assert_array_equal(a.top_classes, b.top_classes)
+    assert len(b.manifest["skipped"]) == 1 and b.manifest["complete"]
+    with open(local["grids"]["4"]["atlas"], "rb") as f1, open(remote["grids"]["4"]["atlas"], "rb") as f2:
+        assert f1.read() == f2.read()
+    assert remote["rows"] == local["rows"] == 160
+
+
+def _die_once(model, job, marker_dir):
+    """A job function whose worker process dies the first time it sees job 1."""
+    marker = os.path.join(marker_dir, f"died-{job.key}")
+    if job.key == 1 and not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(1)
+    return job.key * 10
+
+
+class _Job:
+    def __init__(self, key):
+        self.key = key
+
+
+def test_a_dead_worker_loses_only_its_job_which_is_redone(ray_cluster, setup, tmp_path):
+    path, _, _ = setup
+    executor = executors.RayExecutor(model_factory=functools.partial(models.load, path), workers=2)
+    try:
+        results = dict((job.key, r) for job, r in executor.run(
+            None, functools.partial(_die_once, marker_dir=str(tmp_path)), [_Job(k) for k in range(4)]))
+    finally:
+        executor.shutdown()
+    assert results == {0: 0, 1: 10, 2: 20, 3: 30}
+    assert os.path.exists(tmp_path / "died-1")
+
+
+def test_executor_names_are_checked():
+    with pytest.raises(ValueError, match="'local' or 'ray'"):
+        executors.make_executor("spark")
+    assert executors.make_executor(None).name == "local"
+
+
+def test_models_not_from_load_need_a_factory():
+    inputs = keras.Input((8, 8, 3))
+    out = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(inputs))
+    model = models.from_keras(keras.Model(inputs, out))
+    with pytest.raises(ValueError, match="model_factory"):
+        executors.model_factory_of(model)
