@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: setup run test bench clean
+.PHONY: setup browser run test bench clean
 
 $(BIN)/lucid-atlas: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ setup: $(BIN)/lucid-atlas
 run: setup
 	$(BIN)/lucid-atlas atlas --mode all --grid 10 --out $(OUT)/atlas
 
-test: setup
+# Debian's Chromium for the viewer's browser tests (they skip without it, unless
+# LUCID_ATLAS_REQUIRE_BROWSER=1, as in CI).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1)); } || \
+	  echo "Chromium not installed (apt-get install chromium): the browser tests will skip"
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 # Xplique pins TensorFlow <= 2.20; its features_visualizations run fine on 2.21, so install it

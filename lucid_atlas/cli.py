@@ -342,6 +342,27 @@ def cmd_patch(args: argparse.Namespace) -> dict:
                    f"Report: {summary['outputs']['md']}, chart: {summary['outputs']['chart']}")
 
 
+def cmd_view(args: argparse.Namespace) -> dict:
+    from lucid_atlas.atlas import viewer
+
+    index = viewer.write_site(args.atlas, args.out)
+    site = os.path.dirname(index)
+    summary = {"index": index, "site": site, "atlases": args.atlas}
+    if not args.serve:
+        return _finish(args, summary, None, f"viewer written: open {index} in a browser "
+                       f"(or serve it: lucid-atlas view {' '.join(args.atlas)} --serve)")
+    server = viewer.serve(site, args.port)
+    url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    print(f"serving {site} at {url} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return {**summary, "url": url}
+
+
 # ---- plumbing ----------------------------------------------------------------------------------
 
 
@@ -468,6 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
                    "besides the 3 mean directions of the most distinctive rows (auto)")
     _class_args(p, "out/patch", 10)
+    p = add("view", cmd_view, "interactive atlas viewer: a static site next to the atlas (pan, zoom, hover, "
+            "class search); --serve to open it on localhost")
+    p.add_argument("atlas", nargs="+", help="atlas folder(s); several folders become a layer menu")
+    p.add_argument("--out", help="site folder (default: <first atlas>/viewer)")
+    p.add_argument("--serve", action="store_true", help="serve the site on localhost until Ctrl-C")
+    p.add_argument("--port", type=int, default=8000)
     return parser
 
 

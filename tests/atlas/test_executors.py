@@ -105,3 +105,15 @@ def test_models_not_from_load_need_a_factory():
     model = models.from_keras(keras.Model(inputs, out))
     with pytest.raises(ValueError, match="model_factory"):
         executors.model_factory_of(model)
+
+
+def test_missing_ray_says_how_to_install(monkeypatch, capsys):
+    import sys
+
+    from lucid_atlas import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match=r"pip install 'lucid-atlas\[distributed\]'"):
+        executors.require_ray()
+    assert cli.main(["atlas", "--executor", "ray", "--out", "/tmp/never", "--json"]) == 2
+    assert "lucid-atlas[distributed]" in capsys.readouterr().err
