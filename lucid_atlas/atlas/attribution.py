@@ -39,18 +39,15 @@ def attribution_maps(model, layer: str, classes: Sequence[int]):
 
     @tf.function(reduce_retracing=True)
     def maps(x):
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(x)
-            out = model.activations(x, [layer, model.logits_layer])
-            h, logits = out[layer], out[model.logits_layer]
-            targets = [tf.reduce_sum(logits[:, c]) for c in classes]
+        # Symbolic gradients: they also reach through ops imported from a frozen graph.
+        out = model.activations(x, [layer, model.logits_layer])
+        h, logits = out[layer], out[model.logits_layer]
         per_class = []
-        for target in targets:
-            grad = tape.gradient(target, h)
+        for c in classes:
+            grad = tf.gradients(tf.reduce_sum(logits[:, c]), h)[0]
             if grad is None:
                 raise ModelError(f"model '{model.name}' gives no gradient from its logits to layer "
-                                 f"'{layer}'; attribution needs a model whose layers are separate ops "
-                                 "(Keras models and graphs imported op by op)")
+                                 f"'{layer}'; attribution needs a differentiable path between them")
             per_class.append(tf.reduce_sum(h * grad, axis=-1))
         a = tf.stack(per_class, axis=-1)
         return a[:, None, None, :] if a.shape.rank == 2 else a

@@ -88,6 +88,14 @@ def _graph_reader(graph_def, input_name: str, aliases: dict[str, str] | None = N
         return tf.compat.v1.wrap_function(imported, [spec])
 
     def read(x: tf.Tensor, names: tuple[str, ...], overrides: dict | None = None) -> list[tf.Tensor]:
+        if not tf.executing_eagerly():
+            # Inside a tf.function: import the ops inline, so gradients also flow between layers
+            # (e.g. logits w.r.t. mixed4c for attribution); unused ops are pruned by the runtime.
+            graph = tf.compat.v1.get_default_graph()
+            with graph.gradient_override_map(dict(overrides or {})), graph.name_scope(None):
+                scope = graph.unique_name("import", mark_as_used=False)
+                tf.compat.v1.import_graph_def(graph_def, input_map={_tensor_name(input_name): x}, name=scope)
+                return [_resolve(graph, scope, aliases.get(n, n)) for n in names]
         key = (names, tuple(sorted((overrides or {}).items())))
         fn = cache.get(key)
         if fn is None:
