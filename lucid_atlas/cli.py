@@ -267,8 +267,14 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
         from lucid_atlas.atlas.executors import RayExecutor
 
         executor = RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)
+    vectors = None
+    if args.vectors:
+        from lucid_atlas.atlas import published
+
+        paths = (published.aligned_activation_urls(layer) if args.vectors == ["published"] else args.vectors)
+        vectors = published.load_aligned_activations(paths)
     summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress,
-                          density=args.density, executor=executor)
+                          density=args.density, executor=executor, vectors=vectors)
     biggest = summary["grids"][str(max(grids))]
     return _finish(args, summary, "summary.json",
                    f"atlas of {model.name} {layer} from {summary['rows']} activations "
@@ -340,6 +346,22 @@ def cmd_patch(args: argparse.Namespace) -> dict:
                    f"({p['static_corner']}, {p['static_ratio']:g}), dynamic {p['dynamic_rate']:.1%}; "
                    f"noise patch static {noise['static_rate']:.1%}, dynamic {noise['dynamic_rate']:.1%}. "
                    f"Report: {summary['outputs']['md']}, chart: {summary['outputs']['chart']}")
+
+
+def cmd_compare(args: argparse.Namespace) -> dict:
+    from lucid_atlas.atlas.compare import compare_atlases
+
+    labels = None
+    if args.model:
+        from lucid_atlas import models
+
+        labels = models.load(args.model).labels
+    report = compare_atlases(args.a, args.b, args.out, args.grid, labels)
+    return _finish(args, report, None,
+                   f"aligned by {report['alignment']}: top-1 agreement {report['top1_agreement']:.3f} over "
+                   f"{report['matched_cells']} matched cells (chance {report['chance_top1_agreement']:.3f}), "
+                   f"direction cosine {report['direction_cosine']}, neighborhood agreement "
+                   f"{report['neighborhood_agreement']:.3f}; {report['picture']}")
 
 
 def cmd_view(args: argparse.Namespace) -> dict:
@@ -463,6 +485,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="ray: model-holding workers (default: one per CPU)")
     p.add_argument("--ray-address", help="ray: cluster address (default: start or join a local one)")
     p.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per worker")
+    p.add_argument("--vectors", nargs="+", help="build from activation vectors instead of images: .npy pages "
+                   "(paths or URLs), or 'published' for Lucid's aligned InceptionV1 activations of --layer")
     _common(p, "out/atlas")
     p = add("class-atlas", cmd_class_atlas, "class activation atlas: the activations most attributed to one "
             "class (recipes/class_atlas.py)")
@@ -489,6 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
                    "besides the 3 mean directions of the most distinctive rows (auto)")
     _class_args(p, "out/patch", 10)
+    p = add("compare", cmd_compare, "compare two atlases of one model and layer (ours or a published web JSON "
+            "grid): alignment, top-class agreement, direction cosine, neighborhood agreement")
+    p.add_argument("a", help="atlas folder or atlas_<n>.json")
+    p.add_argument("b", help="atlas folder, atlas_<n>.json, or a published web--grid_size=<n>...json")
+    p.add_argument("--grid", type=int, help="grid size to compare (default: the largest of a)")
+    p.add_argument("--model", help="label cells of JSON-only grids with this model's class names")
+    p.add_argument("--out", default="out/compare_atlases")
     p = add("view", cmd_view, "interactive atlas viewer: a static site next to the atlas (pan, zoom, hover, "
             "class search); --serve to open it on localhost")
     p.add_argument("atlas", nargs="+", help="atlas folder(s); several folders become a layer menu")

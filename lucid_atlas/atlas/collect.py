@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ..io import storage
 from ..io.images import (ImageSource, SkipCounter, is_tfds, iter_batches, iter_tfds_batches, resolve_paths,
                          tfds_ids)
+from ..models.base import ModelError
 from .executors import make_executor
 
 MODES = ("random", "all", "mean")
@@ -222,3 +223,62 @@ def load_activations(out_dir: str) -> Activations:
         image_index=cat("image_index", (0,), np.int32), positions=cat("positions", (0, 2), np.int16),
         top_classes=cat("top_classes", (0, 5), np.int16), top_probs=cat("top_probs", (0, 5), np.float16),
         image_ids=manifest["image_ids"], manifest=manifest)
+
+
+def _classify_vectors(model, layer: str, vectors: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Top-5 classes and probabilities of each vector, tiled over the layer's map and fed in its place
+    (graph models); (-1, 0) rows when the model cannot run from an inner layer."""
+    try:
+        h, w, _ = model.image_shape
+        probe = model.compiled_activations([layer])(tf.zeros((1, h, w, 3)))[0]
+        shape = probe.shape[1:3] if probe.shape.rank == 4 else None
+        tops, probs = [], []
+        for i in range(0, len(vectors), batch):
+            v = vectors[i:i + batch]
+            maps = np.broadcast_to(v[:, None, None, :], (len(v), *shape, v.shape[1])) if shape else v
+            p = tf.nn.softmax(model.logits_from_layer(layer, np.ascontiguousarray(maps))).numpy()
+            top = np.argsort(-p, axis=1)[:, :5]
+            tops.append(top.astype(np.int16))
+            probs.append(np.take_along_axis(p, top, 1).astype(np.float16))
+        return np.concatenate(tops), np.concatenate(probs)
+    except ModelError:
+        return np.full((len(vectors), 5), -1, np.int16), np.zeros((len(vectors), 5), np.float16)
+
+
+def import_vectors(model, layer: str, vectors: np.ndarray, out_dir: str, shard_rows: int = 10000,
+                   source: str = "imported") -> dict:
+    """Store given activation vectors [N, C] of ``layer`` (e.g. Lucid's published aligned activations) as a
+    collection, so the rest of the pipeline runs on them; rows have no image or position (-1), and their
+    classes come from the model's head fed with each vector when the model allows it. Resumable."""
+    vectors = np.asarray(vectors, np.float32)
+    info = model.layer(layer)
+    if vectors.ndim != 2 or vectors.shape[1] != info.depth:
+        raise ValueError(f"vectors must be [N, {info.depth}] for layer '{layer}' of {model.name}, got {vectors.shape}")
+    settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": "imported", "source": source,
+                "n_images": len(vectors), "shard_images": shard_rows}
+    manifest_path = os.path.join(out_dir, MANIFEST)
+    manifest = storage.read_json(manifest_path) if storage.exists(manifest_path) else None
+    if manifest is not None and manifest["settings"] != settings:
+        raise ValueError(f"{out_dir} holds a collection with other settings {manifest['settings']}; "
+                         "use another --out folder or delete it")
+    manifest = manifest or {"settings": settings, "image_ids": [f"vector[{i}]" for i in range(len(vectors))],
+                            "shards": [], "skipped": []}
+    done = {s["index"] for s in manifest["shards"]}
+    n_shards = -(-len(vectors) // shard_rows)
+    for index in range(n_shards):
+        if index in done:
+            continue
+        rows = vectors[index * shard_rows:(index + 1) * shard_rows]
+        top, probs = _classify_vectors(model, layer, rows)
+        acts_name, meta_name = _shard_names(index)
+        storage.atomic_save_npy(os.path.join(out_dir, acts_name), rows)
+        storage.atomic_save_npz(os.path.join(out_dir, meta_name), {
+            "image_index": np.arange(index * shard_rows, index * shard_rows + len(rows), dtype=np.int32),
+            "positions": np.full((len(rows), 2), -1, np.int16), "top_classes": top, "top_probs": probs})
+        manifest["shards"].append({"index": index, "acts": acts_name, "meta": meta_name, "rows": len(rows),
+                                   "images": len(rows)})
+        manifest["shards"].sort(key=lambda s: s["index"])
+        storage.write_json(manifest_path, manifest)
+    manifest["complete"] = len(manifest["shards"]) == n_shards
+    storage.write_json(manifest_path, manifest)
+    return manifest

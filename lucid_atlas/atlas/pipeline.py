@@ -51,11 +51,12 @@ def _layout(vectors: np.ndarray, s: AtlasSettings, out_dir: str) -> np.ndarray:
 
 def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSettings,
                 icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False,
-                executor=None) -> dict:
+                executor=None, vectors: np.ndarray | None = None) -> dict:
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
 
     ``density`` fades the icons of sparse cells in the PNGs (the labelled one too). ``executor``
     ('local', 'ray' or an executor object) runs collection and rendering; layout stays here.
+    ``vectors`` [N, C] (e.g. published activations) replace collection from ``source``.
     """
     started = time.perf_counter()
     model.layer(settings.layer)
@@ -64,8 +65,11 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
     seconds = {}
     act_dir = os.path.join(out_dir, "activations")
     executor = make_executor(executor)
-    collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
-                    settings.seed, settings.shard_images, progress=progress, executor=executor)
+    if vectors is not None:
+        collect.import_vectors(model, settings.layer, vectors, act_dir)
+    else:
+        collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
+                        settings.seed, settings.shard_images, progress=progress, executor=executor)
     acts = collect.load_activations(act_dir)
     seconds["collect"] = time.perf_counter() - started
     _check_rows(acts.vectors, settings)
@@ -73,24 +77,32 @@ def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSetting
     S = layout.whitening_matrix(acts.vectors) if settings.whiten else None
     xy = _layout(acts.vectors, settings, out_dir)
     seconds["layout"] = time.perf_counter() - mark
+    known = bool((acts.top_classes[:, 0] >= 0).any())
+    top_classes = acts.top_classes if known else None
     top1 = acts.top_classes[:, 0]
     summary = {"model": model.name, "layer": settings.layer, "rows": len(acts),
                "images": len(acts.image_ids), "skipped": len(acts.manifest["skipped"]),
                "trustworthiness": _trustworthiness(acts.vectors, xy, settings, out_dir), "grids": {}}
     seconds["render"] = seconds["assemble"] = 0.0
     for n in settings.grids:
-        cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, acts.top_classes, acts.image_index)
+        cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, top_classes,
+                               acts.image_index if vectors is None else None)
+        storage.atomic_save_npz(os.path.join(out_dir, f"atlas_{n}_directions.npz"), {
+            "rows": np.array([c.row for c in cells], np.int32), "cols": np.array([c.col for c in cells], np.int32),
+            "directions": np.stack([c.direction for c in cells]).astype(np.float32) if cells
+            else np.zeros((0, acts.vectors.shape[1]), np.float32)})
         drawn = draw_grid(model, settings.layer, cells, n, out_dir, f"atlas_{n}", icons, S, acts.image_ids,
                           progress, density, executor=executor)
         seconds["render"] += drawn.pop("render_seconds")
         mark = time.perf_counter()
-        purity = grid.class_purity(xy, top1, n, settings.min_count)
+        purity = grid.class_purity(xy, top1, n, settings.min_count) if known else float("nan")
         random_xy = np.random.default_rng(settings.seed).uniform(size=xy.shape)
         description = {
             "model": model.name, "layer": settings.layer, "grid": n, "icon_size": icons.size,
             "settings": asdict(settings), "icons": asdict(icons), "rows": len(acts),
             "images": len(acts.image_ids), "class_purity": purity,
-            "class_purity_random_layout": grid.class_purity(random_xy, top1, n, settings.min_count),
+            "class_purity_random_layout": (grid.class_purity(random_xy, top1, n, settings.min_count)
+                                           if known else float("nan")),
             "cells": drawn["cells"],
         }
         storage.write_json(os.path.join(out_dir, f"atlas_{n}.json"), description)

@@ -135,6 +135,15 @@ class VisionModel:
             raise ModelError(f"model '{self.name}' has no classification output")
         return self.activations(images, [self.logits_layer])[self.logits_layer]
 
+    def logits_from_layer(self, layer: str, maps: np.ndarray) -> np.ndarray:
+        """Logits from given activations [B, h, w, C] of ``layer`` fed in its place (graph models)."""
+        tail = self.info.get("tail_fn")
+        self.layer(layer)
+        if tail is None:
+            raise ModelError(f"model '{self.name}' cannot run from an inner layer; only frozen graph models "
+                             "(e.g. inception_v1) can name the classes of imported activation vectors")
+        return np.asarray(tail(maps, layer))
+
     def __call__(self, images: tf.Tensor) -> tf.Tensor:
         return self.logits(images)
 

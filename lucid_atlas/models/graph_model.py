@@ -105,6 +105,29 @@ def _graph_reader(graph_def, input_name: str, aliases: dict[str, str] | None = N
     return read
 
 
+def _tail_reader(graph_def, aliases: dict[str, str], logits_layer: str | None) -> Callable:
+    """``tail(maps, layer)``: the logits computed from given activations of ``layer`` (fed in place of
+    that tensor), e.g. to name the classes of published activation vectors."""
+    def tail(maps: tf.Tensor, layer: str) -> tf.Tensor:
+        if logits_layer is None:
+            raise ModelError("this graph has no logits layer")
+
+        @tf.function
+        def run(m):
+            graph = tf.compat.v1.get_default_graph()
+            with graph.name_scope(None):
+                scope = graph.unique_name("tail", mark_as_used=False)
+                tf.compat.v1.import_graph_def(graph_def, input_map={_tensor_name(aliases.get(layer, layer)): m},
+                                              name=scope)
+                return _resolve(graph, scope, aliases.get(logits_layer, logits_layer))
+        try:
+            return run(tf.convert_to_tensor(maps, tf.float32))
+        except (ValueError, KeyError) as exc:
+            raise ModelError(f"cannot feed layer '{layer}' in place of its tensor ({exc.__class__.__name__}); "
+                             "use a layer that is a real graph tensor (not a *_pre_relu concat)") from None
+    return tail
+
+
 def static_shapes(graph_def, input_name: str, image_shape: Sequence[int],
                   names: Sequence[str] | None = None) -> dict[str, tuple]:
     """Static output shapes of ops (or of the given layer names) for a batch of one image."""
@@ -187,6 +210,8 @@ def from_graph_def(
         placeholders = [n.name for n in graph_def.node if n.op == "Placeholder"]
         raise ModelError(f"graph has no input '{input_name}'; its placeholders are: {placeholders}")
     aliases: dict[str, str] = {}
+    if logits_layer is None and layers is None:
+        logits_layer = _softmax_input(graph_def)
     if layers is None:
         layers = discover_layers(graph_def, input_name, image_shape, logits_layer)
         if short_names:
@@ -207,7 +232,7 @@ def from_graph_def(
         activations_fn=_graph_reader(graph_def, input_name, aliases),
         logits_layer=logits_layer,
         synsets=tuple(synsets),
-        info={"graph_def": graph_def, **(info or {})},
+        info={"graph_def": graph_def, "tail_fn": _tail_reader(graph_def, aliases, logits_layer), **(info or {})},
     )
 
 
@@ -232,6 +257,12 @@ _PRE_RELU_OF = ("conv2d0", "conv2d1", "conv2d2", "mixed3a", "mixed3b", "mixed4a"
 def _read_lines(path: str) -> tuple[str, ...]:
     with tf.io.gfile.GFile(path, "r") as f:
         return tuple(line.strip() for line in f if line.strip())
+
+
+def _softmax_input(graph_def) -> str | None:
+    """The op feeding the graph's last Softmax: its logits, when it has one."""
+    softmaxes = [n for n in graph_def.node if n.op == "Softmax" and n.input]
+    return _op_name(softmaxes[-1].input[0]) if softmaxes else None
 
 
 def _logits_op(graph_def) -> str | None:
