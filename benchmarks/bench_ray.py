@@ -54,17 +54,21 @@ def timed_render(model, layer, directions, executor, settings) -> float:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def article_estimate(collect_s_per_image: float, render_s_per_cell_step: float, gpu_speedup: float,
-                     price_per_gpu_hour: float, flops_ratio: float, workers=(1, 8, 32, 128)) -> dict:
-    """Wall time and cost of 1M images × collection plus a 40×40 grid × 1024 steps, on N GPU workers.
+def article_estimate(collect_s_per_image: float, render_s_per_cell_step: float, icon_size: int,
+                     gpu_speedup: float, price_per_gpu_hour: float, flops_ratio: float,
+                     workers=(1, 8, 32, 128)) -> dict:
+    """Wall time and cost of the article's mixed4c atlas (1M images, 40×40 grid, 80 px icons, 4 tries,
+    1024 steps) on N GPU workers.
 
-    Per-item CPU costs are measured here (EfficientNet-Lite0); ``flops_ratio`` scales them to
-    InceptionV1 (mixed4c-sized layer), ``gpu_speedup`` is an assumption (one GPU worker vs this
-    2-core CPU), and so is the price. Layout (UMAP on a 20 000-row sample + transform) stays on one node.
+    Per-item CPU costs are measured here (EfficientNet-Lite0, ``icon_size`` px icons); render cost is
+    scaled by pixel count to 80 px and by 4 tries; ``flops_ratio`` scales both to InceptionV1;
+    ``gpu_speedup`` (one GPU worker vs this 2-core CPU) and the price are assumptions. Layout (UMAP
+    on a 20 000-row sample + transform) stays on one node and is not included.
     """
     cells = int(40 * 40 * 0.8)  # our 20×20 atlases fill ~80 % of cells
     collect_gpu_s = 1_000_000 * collect_s_per_image * flops_ratio / gpu_speedup
-    render_gpu_s = cells * 1024 * render_s_per_cell_step * flops_ratio / gpu_speedup
+    render_gpu_s = (cells * 4 * 1024 * render_s_per_cell_step * (80 / icon_size) ** 2 * flops_ratio
+                    / gpu_speedup)
     rows = []
     for n in workers:
         hours = (collect_gpu_s + render_gpu_s) / n / 3600
@@ -136,7 +140,7 @@ def main(argv=None) -> int:
     }
     summary["article_scale_estimate"] = article_estimate(
         summary["per_item"]["collect_s_per_image"], summary["per_item"]["render_s_per_cell_step"],
-        args.gpu_speedup, args.price, args.flops_ratio)
+        args.icon_size, args.gpu_speedup, args.price, args.flops_ratio)
     if not args.json:
         for key, value in summary.items():
             print(f"{key}: {value}")

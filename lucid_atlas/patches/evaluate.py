@@ -136,7 +136,7 @@ def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, basel
     font = sheets.load_font(13)
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
-    left, right, top, bottom = 60, width - 20, 40, height - 70
+    left, right, top, bottom = 60, width - 20, 40, height - 90
     correct = trial.top1_before == trial.source
     sel = correct if correct.any() else np.ones_like(correct)
     series = [(f"{labels[trial.source]} (source)", trial.probs_after[sel][..., 0], (31, 119, 180), False),
@@ -160,7 +160,7 @@ def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, basel
     for r in ratios:
         x, _ = px(r, 0)
         draw.text((x - 10, bottom + 6), f"{r:g}", fill="black", font=font)
-    draw.text((left, bottom + 24), "patch side / image side (mean over the 4 corners)", fill="black", font=font)
+    draw.text((left, bottom + 22), "patch side / image side (mean over the 4 corners)", fill="black", font=font)
     draw.text((left, 10), f"'{trial.name}': class probabilities vs patch size", fill="black", font=font)
     for k, (name, values, color, dashed) in enumerate(series):
         means = [before[k]] + [float(values[:, :, j].mean()) for j in range(len(trial.ratios))]
@@ -175,7 +175,7 @@ def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, basel
                 draw.line([a, b], fill=color, width=3)
         for p in points:
             draw.ellipse([p[0] - 3, p[1] - 3, p[0] + 3, p[1] + 3], fill=color)
-        ly = height - 38 + (k // 2) * 16
+        ly = bottom + 44 + (k // 2) * 16
         lx = left + (k % 2) * (width - left) // 2
         draw.line([(lx, ly + 7), (lx + 20, ly + 7)], fill=color, width=3)
         draw.text((lx + 26, ly), name[:40], fill="black", font=font)
@@ -187,12 +187,14 @@ def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, basel
 
 def example_sheet(model, images: np.ndarray, patch: np.ndarray, trial: PatchTrial, config: tuple[int, int],
                   path: str, n: int = 6) -> str:
-    """A labelled contact sheet: source images with the patch at the static config, top-1 before → after."""
+    """A labelled contact sheet: source images with the patch at the static config, top-1 before -> after
+    (flipped images first)."""
     ci, ri = config
-    correct = np.flatnonzero(trial.top1_before == trial.source)
-    order = list(correct) + [i for i in range(len(images)) if i not in set(correct)]
+    correct = trial.top1_before == trial.source
+    flipped = correct & (trial.top1_after[:, ci, ri] == trial.target)
+    order = [int(i) for i in np.lexsort((np.arange(len(images)), ~correct, ~flipped))]
     picks = order[:n]
     patched = apply_patch(images[picks], patch, trial.corners[ci], trial.ratios[ri])
     labels = model.labels
-    captions = [f"{labels[trial.top1_before[i]]} → {labels[trial.top1_after[i, ci, ri]]}" for i in picks]
+    captions = [f"{labels[trial.top1_before[i]]} -> {labels[trial.top1_after[i, ci, ri]]}" for i in picks]
     return sheets.save_contact_sheet(list(patched), path, captions=captions)
