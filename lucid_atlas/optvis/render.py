@@ -108,7 +108,8 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
     def step(seed, index):
         seeds = tf.random.experimental.stateless_split(seed, 2)
         images = param()
-        x = transform(to_model_rgb(images, seeds[0]), seeds[1])
+        with transform_lib.xla_compatible(jit_compile):
+            x = transform(to_model_rgb(images, seeds[0]), seeds[1])
         acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
         value = objective.per_image(Accessor(model, acts, images))
         grads = tf.gradients(-tf.reduce_mean(value), variables)

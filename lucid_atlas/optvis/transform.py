@@ -13,6 +13,8 @@ Lucid's five standard transforms cost one resampling instead of five (faster, an
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from typing import Callable, Sequence
 
@@ -66,6 +68,61 @@ def _translation(tx, ty) -> tf.Tensor:
     return tf.stack([tf.stack([1.0, 0.0, tx]), tf.stack([0.0, 1.0, ty]), tf.constant([0.0, 0.0, 1.0])])
 
 
+_GATHER_WARP: contextvars.ContextVar[bool] = contextvars.ContextVar("gather_warp", default=False)
+
+
+@contextlib.contextmanager
+def xla_compatible(enabled: bool = True):
+    """While tracing inside this context, warps use gathers instead of ImageProjectiveTransformV3,
+    which XLA cannot compile (for ``jit_compile=True`` render steps)."""
+    token = _GATHER_WARP.set(enabled)
+    try:
+        yield
+    finally:
+        _GATHER_WARP.reset(token)
+
+
+def gather_warp(images: tf.Tensor, transforms: tf.Tensor, output_shape: tf.Tensor,
+                fill_value: float = 0.0) -> tf.Tensor:
+    """ImageProjectiveTransformV3's bilinear, constant-fill warp from gathers (XLA-compatible).
+
+    ``transforms`` [B, 8] map output (x, y) to input ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k),
+    k = c0 x + c1 y + 1; neighbors outside the image read ``fill_value``.
+    """
+    shape = tf.shape(images)
+    b, h, w, c = shape[0], shape[1], shape[2], shape[3]
+    ys, xs = tf.meshgrid(tf.range(output_shape[0], dtype=tf.float32), tf.range(output_shape[1], dtype=tf.float32),
+                         indexing="ij")
+    t = transforms[:, :, None, None]
+    k = t[:, 6] * xs + t[:, 7] * ys + 1.0
+    sx = (t[:, 0] * xs + t[:, 1] * ys + t[:, 2]) / k
+    sy = (t[:, 3] * xs + t[:, 4] * ys + t[:, 5]) / k
+    x0, y0 = tf.floor(sx), tf.floor(sy)
+    flat = tf.reshape(images, [b, h * w, c])
+    out = 0.0
+    for dy in (0.0, 1.0):
+        for dx in (0.0, 1.0):
+            xi, yi = x0 + dx, y0 + dy
+            weight = (1.0 - tf.abs(sx - xi)) * (1.0 - tf.abs(sy - yi))
+            inside = ((xi >= 0) & (xi <= tf.cast(w, tf.float32) - 1) & (yi >= 0)
+                      & (yi <= tf.cast(h, tf.float32) - 1))
+            index = tf.cast(tf.clip_by_value(yi, 0.0, tf.cast(h - 1, tf.float32)), tf.int32) * w + \
+                tf.cast(tf.clip_by_value(xi, 0.0, tf.cast(w - 1, tf.float32)), tf.int32)
+            values = tf.gather(flat, tf.reshape(index, [b, -1]), batch_dims=1)
+            values = tf.reshape(values, [b, output_shape[0], output_shape[1], c])
+            values = tf.where(inside[..., None], values, fill_value)
+            out = out + weight[..., None] * values
+    return out
+
+
+def _projective(images, transforms, output_shape, fill_value: float) -> tf.Tensor:
+    if _GATHER_WARP.get():
+        return gather_warp(images, transforms, output_shape, fill_value)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=output_shape, fill_value=fill_value,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
+
+
 def warp_chain(images: tf.Tensor, steps: Sequence[Geometric], seeds: tf.Tensor) -> tf.Tensor:
     """Apply geometric steps as one bilinear warp (outside the image: the first pad's color)."""
     size = tf.shape(images)[1:3]
@@ -76,9 +133,7 @@ def warp_chain(images: tf.Tensor, steps: Sequence[Geometric], seeds: tf.Tensor) 
     fills = [s.fill_value for s in steps if s.fill_value is not None]
     flat = tf.reshape(matrix, [9])[:8] / matrix[2, 2]
     transforms = tf.tile(flat[None], [tf.shape(images)[0], 1])
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=size,
-        fill_value=float(fills[0]) if fills else 0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    return _projective(images, transforms, size, float(fills[0]) if fills else 0.0)
 
 
 def compose(*transforms: Transform) -> Transform:
@@ -165,9 +220,7 @@ def rotate(images: tf.Tensor, radians: tf.Tensor, fill_value: float = 0.0) -> tf
     y_off = ((h - 1) - (s * (w - 1) + c * (h - 1))) / 2.0
     row = tf.stack([c, -s, x_off, s, c, y_off, 0.0, 0.0])
     transforms = tf.tile(row[None], [shape[0], 1])
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=shape[1:3], fill_value=fill_value,
-        interpolation="BILINEAR", fill_mode="CONSTANT")
+    return _projective(images, transforms, shape[1:3], fill_value)
 
 
 def random_rotate(angles: Sequence[float], units: str = "degrees") -> Transform:
