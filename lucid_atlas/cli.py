@@ -484,7 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where collection and rendering run (ray: pip install 'lucid-atlas[distributed]')")
     p.add_argument("--workers", type=int, help="ray: model-holding workers (default: one per CPU)")
     p.add_argument("--ray-address", help="ray: cluster address (default: start or join a local one)")
-    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="ray: GPUs per worker")
+    p.add_argument("--gpus-per-worker", type=float, help="ray: GPUs per worker (default: 1 when the cluster "
+                   "has GPUs, else 0)")
     p.add_argument("--vectors", nargs="+", help="build from activation vectors instead of images: .npy pages "
                    "(paths or URLs), or 'published' for Lucid's aligned InceptionV1 activations of --layer")
     _common(p, "out/atlas")

@@ -63,14 +63,15 @@ class _Worker:
 class RayExecutor:
     """Jobs spread over a pool of model-holding Ray actors (one per worker; GPUs when asked).
 
-    ``address`` is passed to ``ray.init`` (None: start or join a local cluster). A worker that
+    ``address`` is passed to ``ray.init`` (None: start or join a local cluster). Workers take one
+    GPU each when the cluster has GPUs, unless ``gpus_per_worker`` says otherwise. A worker that
     dies loses only its in-flight job, which is resubmitted (``max_task_retries``).
     """
 
     name = "ray"
 
     def __init__(self, model_factory: Callable[[], Any] | None = None, workers: int | None = None,
-                 address: str | None = None, gpus_per_worker: float = 0.0, cpus_per_worker: float = 1.0,
+                 address: str | None = None, gpus_per_worker: float | None = None, cpus_per_worker: float = 1.0,
                  max_retries: int = 3):
         self.ray = require_ray()
         self.model_factory = model_factory
@@ -91,8 +92,15 @@ class RayExecutor:
         if self._actors and _same_factory(self._factory_used, factory):
             return self._actors
         self.shutdown()
-        n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1) // self.cpus_per_worker))
-        remote = ray.remote(num_cpus=self.cpus_per_worker, num_gpus=self.gpus_per_worker,
+        resources = ray.cluster_resources()
+        gpus = self.gpus_per_worker if self.gpus_per_worker is not None else (1.0 if resources.get("GPU") else 0.0)
+        if self.workers:
+            n = self.workers
+        elif gpus:
+            n = max(1, int(resources["GPU"] // gpus))
+        else:
+            n = max(1, int(resources.get("CPU", 1) // self.cpus_per_worker))
+        remote = ray.remote(num_cpus=self.cpus_per_worker, num_gpus=gpus,
                             max_restarts=self.max_retries, max_task_retries=self.max_retries)(_Worker)
         self._actors = [remote.remote(factory) for _ in range(n)]
         self._factory_used = factory
