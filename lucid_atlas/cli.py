@@ -280,7 +280,8 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                    f"atlas of {model.name} {layer} from {summary['rows']} activations "
                    f"({summary['images']} images): {biggest['atlas']} (labelled: {biggest['labelled']}); "
                    f"trustworthiness {summary['trustworthiness']:.3f}, class purity {biggest['purity']:.3f} "
-                   f"vs random layout {biggest['purity_random']:.3f}; {summary['seconds']}s")
+                   f"vs random layout {biggest['purity_random']:.3f}; {summary['seconds']}s. "
+                   f"Explore it: lucid-atlas view {args.out}")
 
 
 def _class_settings(args: argparse.Namespace, model, grid: int):
