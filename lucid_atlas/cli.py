@@ -335,7 +335,8 @@ def cmd_patch(args: argparse.Namespace) -> dict:
     if args.patch == "auto":
         settings, icons = _class_settings(args, model, 10)
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
-                                       args.activations, args.augment, ratios, args.patch_size,
+                                       args.activations, args.augment, ratios,
+                                       tuple(int(v) for v in str(args.patch_size).split(",")),
                                        args.patch_steps, args.seed, progress=not args.no_progress)
     else:
         summary = study.evaluate_patch_file(model, args.images, args.source, args.target, args.patch, args.out,
@@ -510,7 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corner", choices=["top-left", "top-right", "bottom-left", "bottom-right"],
                    help="fix the static corner (default: the best one)")
     p.add_argument("--ratio", type=float, help="fix the static patch size (default: the best one)")
-    p.add_argument("--patch-size", type=int, default=128, help="rendered candidate side in pixels (auto)")
+    p.add_argument("--patch-size", default="64,128", help="rendered candidate sides in pixels (auto); each "
+                   "direction is rendered at each size")
     p.add_argument("--patch-steps", type=int, default=512, help="render steps per candidate (auto)")
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
                    "besides the 3 mean directions of the most distinctive rows (auto)")

@@ -172,3 +172,19 @@ def test_patch_contract_on_imagenet_samples(capsys, lite0, imagenet_samples, tmp
         assert 0 <= row["static_rate"] <= row["dynamic_rate"] <= 1
         assert 0 <= row["p_target_before"] <= 1 and 0 <= row["p_target_after_dynamic"] <= 1
     assert p["patch_class"] == "scuba diver" and p["dynamic_rate"] > noise["dynamic_rate"]
+
+
+def test_patch_auto_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
+    model, images = tiny_keras_file
+    assert cli.main(["patch", "--model", model, "--source", "class 2", "--target", "class 1", "--patch", "auto",
+                     "--images", images, "--augment", "4", "--layer", "feat", "--positions", "6", "--top-k", "60",
+                     "--grid", "4", "--icon-size", "16", "--steps", "4", "--patch-size", "12,20", "--patch-steps",
+                     "4", "--candidates", "1", "--out", str(tmp_path), "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    # 1 cell + up to 3 row-mean directions, 2 tries, 2 sizes; half of the 16 variants held out
+    assert summary["held_out"] == 8 and summary["variants"] == 16
+    assert 4 <= len(summary["candidates"]) <= 16
+    assert all(c.endswith(("try 0", "try 1")) for c in summary["candidates"])
+    assert summary["patch_result"]["images"] == 8 and summary["noise_baseline"]["patch"] == "random noise"
+    assert {"12 px", "20 px"} <= {part for c in summary["candidates"] for part in c.split(", ")}
+    assert (tmp_path / "patch_report.md").exists() and (tmp_path / "comparison").is_dir()

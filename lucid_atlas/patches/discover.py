@@ -39,7 +39,7 @@ def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence
     cells = [Cell(t, k, 1, np.asarray(d, np.float32)) for t in range(tries) for k, d in enumerate(directions)]
     settings = IconSettings(size=size, steps=steps, tries=1, batch=len(cells), seed=seed)
     icons = render_cells(model, layer, cells, folder, settings, whitening, progress)
-    return [(f"{names[c.col]}, try {c.row}", icons[(c.row, c.col)]) for c in cells]
+    return [(f"{names[c.col]}, {size} px, try {c.row}", icons[(c.row, c.col)]) for c in cells]
 
 
 def split_variants(images: np.ndarray, held_out_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

@@ -82,10 +82,11 @@ def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: 
 
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
                    icons: IconSettings, act_dir: str | None = None, n_augment: int = 0,
-                   ratios: Sequence[float] = DEFAULT_RATIOS, patch_size: int = 128, patch_steps: int = 512,
+                   ratios: Sequence[float] = DEFAULT_RATIOS, patch_sizes: Sequence[int] = (64, 128),
+                   patch_steps: int = 512,
                    seed: int = 0, progress: bool = True) -> dict:
-    """Compare source vs target, render the target side's candidates, pick on half the variants,
-    report on the other half."""
+    """Compare source vs target, render the target side's candidates (each direction twice at each of
+    ``patch_sizes`` px), pick on half the variants, report on the other half."""
     started = time.perf_counter()
     s, t = model.class_index(source), model.class_index(target)
     variants, files = source_variants(model, images, s, n_augment, seed)
@@ -95,10 +96,12 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
         directions, kinds = d["directions"][d["side"] == t], d["kind"][d["side"] == t]
     acts_dir = act_dir or os.path.join(out_dir, "comparison", "activations")
     whitening = whitening_matrix(load_activations(acts_dir).vectors)
-    key = hashlib.sha1(directions.tobytes() + f"{patch_size},{patch_steps},{seed}".encode()).hexdigest()[:8]
-    folder = os.path.join(out_dir, f"candidates_{slug(model.labels[t])}_{key}")
-    candidates = render_candidates(model, compare_settings.layer, directions, [str(k) for k in kinds], folder,
-                                   whitening, patch_size, patch_steps, seed=seed, progress=progress)
+    candidates = []
+    for size in patch_sizes:  # features rendered at several scales: a patch is seen at 0.1–0.4 of the image
+        key = hashlib.sha1(directions.tobytes() + f"{size},{patch_steps},{seed}".encode()).hexdigest()[:8]
+        folder = os.path.join(out_dir, f"candidates_{slug(model.labels[t])}_{key}")
+        candidates += render_candidates(model, compare_settings.layer, directions, [str(k) for k in kinds],
+                                        folder, whitening, size, patch_steps, seed=seed, progress=progress)
     found = discover(model, variants, s, t, candidates, ratios, noise_seed=seed)
     test = found.trials["held_out_images"]
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
