@@ -150,7 +150,7 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
     for row, cell in zip(drawn["cells"], cells):
         row["mean_x"] = round(means[(cell.row, cell.col)], 4)
     candidates = _save_candidates(model, cells, drawn, means, (a, b), settings, out_dir, stem,
-                                  attr[:, 1] - attr[:, 0], acts.vectors)
+                                  attr[:, 1] - attr[:, 0], acts.vectors, whitening)
     description = {"model": model.name, "layer": settings.layer, "classes": [model.labels[a], model.labels[b]],
                    "class_indices": [a, b], "settings": asdict(settings), "icons": asdict(icons),
                    "rows": len(acts), "rows_kept": len(keep), "cells": drawn["cells"], "candidates": candidates}
@@ -172,10 +172,11 @@ def distinctive_directions(diff: np.ndarray, vectors: np.ndarray, sign: float,
 
 
 def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, out_dir: str, stem: str,
-                     diff: np.ndarray, vectors: np.ndarray) -> list:
+                     diff: np.ndarray, vectors: np.ndarray, whitening: np.ndarray) -> list:
     """Patch candidates of each side: its ``s.candidates`` most distinctive cells (icon PNGs) and the mean
     directions of the collection's most distinctive rows by attribution difference ``diff``
-    (second − first, all rows); every direction goes to ``<stem>_candidates.npz``."""
+    (second − first, all rows); every direction, and the whitening to render them with, goes to
+    ``<stem>_candidates.npz``."""
     order = sorted(cells, key=lambda c: means[(c.row, c.col)])
     sides = {pair[0]: (order[:s.candidates], -1.0), pair[1]: (order[::-1][:s.candidates], 1.0)}
     listed, directions, owners, kinds = [], [], [], []
@@ -196,5 +197,6 @@ def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, ou
             kinds.append(kind)
     storage.atomic_save_npz(os.path.join(out_dir, f"{stem}_candidates.npz"),
                             {"directions": np.stack(directions).astype(np.float32),
-                             "side": np.array(owners, np.int32), "kind": np.array(kinds)})
+                             "side": np.array(owners, np.int32), "kind": np.array(kinds),
+                             "whitening": whitening})
     return listed

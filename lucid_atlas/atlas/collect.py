@@ -57,6 +57,24 @@ def _positions(h: int, w: int, k: int, mode: str, rng: np.random.Generator) -> n
     return np.array([cells[i] for i in sorted(picks)])
 
 
+def _open_manifest(out_dir: str, settings: dict, image_ids: list[str]) -> tuple[str, dict]:
+    """(path, manifest) of a collection folder: the saved one if its settings match, else a new one."""
+    path = os.path.join(out_dir, MANIFEST)
+    manifest = storage.read_json(path) if storage.exists(path) else None
+    if manifest is not None and manifest["settings"] != settings:
+        raise ValueError(f"{out_dir} holds a collection with other settings {manifest['settings']}; "
+                         "use another --out folder or delete it")
+    return path, manifest or {"settings": settings, "image_ids": image_ids, "shards": [], "skipped": []}
+
+
+def _record_shard(manifest: dict, path: str, record: dict) -> None:
+    """Add a finished shard to the manifest and save it, so a rerun skips that shard."""
+    manifest["skipped"] += record.pop("skipped", [])
+    manifest["shards"].append(record)
+    manifest["shards"].sort(key=lambda s: s["index"])
+    storage.write_json(path, manifest)
+
+
 def _shard_names(index: int) -> tuple[str, str]:
     return f"acts-{index:05d}.npy", f"meta-{index:05d}.npz"
 
@@ -167,13 +185,7 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
         raise FileNotFoundError(f"no images found in {source!r}")
     settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": mode,
                 "positions": positions, "seed": seed, "shard_images": shard_images, "n_images": len(paths)}
-    manifest_path = os.path.join(out_dir, MANIFEST)
-    manifest = storage.read_json(manifest_path) if storage.exists(manifest_path) else None
-    if manifest is not None and manifest["settings"] != settings:
-        raise ValueError(f"{out_dir} holds a collection with other settings {manifest['settings']}; "
-                         "use another --out folder or delete it")
-    if manifest is None:
-        manifest = {"settings": settings, "image_ids": paths, "shards": [], "skipped": []}
+    manifest_path, manifest = _open_manifest(out_dir, settings, paths)
     done = {s["index"] for s in manifest["shards"]}
     n_shards = -(-len(paths) // shard_images)
     jobs = []
@@ -194,10 +206,7 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
     bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
                desc=f"collect {layer}", disable=not progress)
     for _job, record in make_executor(executor).run(model, run_shard, jobs):
-        manifest["skipped"] += record.pop("skipped")
-        manifest["shards"].append(record)
-        manifest["shards"].sort(key=lambda s: s["index"])
-        storage.write_json(manifest_path, manifest)
+        _record_shard(manifest, manifest_path, record)
         bar.update(record["images"])
         bar.set_postfix(rows=sum(s["rows"] for s in manifest["shards"]), skipped=len(manifest["skipped"]))
     bar.close()
@@ -225,13 +234,18 @@ def load_activations(out_dir: str) -> Activations:
         image_ids=manifest["image_ids"], manifest=manifest)
 
 
-def _classify_vectors(model, layer: str, vectors: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Top-5 classes and probabilities of each vector, tiled over the layer's map and fed in its place
-    (graph models); (-1, 0) rows when the model cannot run from an inner layer."""
+def _spatial_shape(model, layer: str) -> tuple:
+    """The layer's (h, w) at the model's input size; () for a dense layer."""
+    h, w, _ = model.image_shape
+    probe = model.compiled_activations([layer])(tf.zeros((1, h, w, 3)))[0]
+    return tuple(probe.shape[1:3]) if probe.shape.rank == 4 else ()
+
+
+def _classify_vectors(model, layer: str, vectors: np.ndarray, shape: tuple,
+                      batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Top-5 classes and probabilities of each vector, tiled over the layer's ``shape`` map and fed in
+    its place (graph models); (-1, 0) rows when the model cannot run from an inner layer."""
     try:
-        h, w, _ = model.image_shape
-        probe = model.compiled_activations([layer])(tf.zeros((1, h, w, 3)))[0]
-        shape = probe.shape[1:3] if probe.shape.rank == 4 else None
         tops, probs = [], []
         for i in range(0, len(vectors), batch):
             v = vectors[i:i + batch]
@@ -256,29 +270,24 @@ def import_vectors(model, layer: str, vectors: np.ndarray, out_dir: str, shard_r
         raise ValueError(f"vectors must be [N, {info.depth}] for layer '{layer}' of {model.name}, got {vectors.shape}")
     settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": "imported", "source": source,
                 "n_images": len(vectors), "shard_images": shard_rows}
-    manifest_path = os.path.join(out_dir, MANIFEST)
-    manifest = storage.read_json(manifest_path) if storage.exists(manifest_path) else None
-    if manifest is not None and manifest["settings"] != settings:
-        raise ValueError(f"{out_dir} holds a collection with other settings {manifest['settings']}; "
-                         "use another --out folder or delete it")
-    manifest = manifest or {"settings": settings, "image_ids": [f"vector[{i}]" for i in range(len(vectors))],
-                            "shards": [], "skipped": []}
+    manifest_path, manifest = _open_manifest(out_dir, settings, [f"vector[{i}]" for i in range(len(vectors))])
     done = {s["index"] for s in manifest["shards"]}
     n_shards = -(-len(vectors) // shard_rows)
+    spatial = None
     for index in range(n_shards):
         if index in done:
             continue
         rows = vectors[index * shard_rows:(index + 1) * shard_rows]
-        top, probs = _classify_vectors(model, layer, rows)
+        if spatial is None:
+            spatial = _spatial_shape(model, layer)
+        top, probs = _classify_vectors(model, layer, rows, spatial)
         acts_name, meta_name = _shard_names(index)
         storage.atomic_save_npy(os.path.join(out_dir, acts_name), rows)
         storage.atomic_save_npz(os.path.join(out_dir, meta_name), {
             "image_index": np.arange(index * shard_rows, index * shard_rows + len(rows), dtype=np.int32),
             "positions": np.full((len(rows), 2), -1, np.int16), "top_classes": top, "top_probs": probs})
-        manifest["shards"].append({"index": index, "acts": acts_name, "meta": meta_name, "rows": len(rows),
-                                   "images": len(rows)})
-        manifest["shards"].sort(key=lambda s: s["index"])
-        storage.write_json(manifest_path, manifest)
+        _record_shard(manifest, manifest_path, {"index": index, "acts": acts_name, "meta": meta_name,
+                                                "rows": len(rows), "images": len(rows)})
     manifest["complete"] = len(manifest["shards"]) == n_shards
     storage.write_json(manifest_path, manifest)
     return manifest

@@ -108,11 +108,10 @@ def _graph_reader(graph_def, input_name: str, aliases: dict[str, str] | None = N
 def _tail_reader(graph_def, aliases: dict[str, str], logits_layer: str | None) -> Callable:
     """``tail(maps, layer)``: the logits computed from given activations of ``layer`` (fed in place of
     that tensor), e.g. to name the classes of published activation vectors."""
-    def tail(maps: tf.Tensor, layer: str) -> tf.Tensor:
-        if logits_layer is None:
-            raise ModelError("this graph has no logits layer")
+    compiled: dict[str, Callable] = {}  # one traced function per layer, reused for every batch
 
-        @tf.function
+    def build(layer: str) -> Callable:
+        @tf.function(reduce_retracing=True)
         def run(m):
             graph = tf.compat.v1.get_default_graph()
             with graph.name_scope(None):
@@ -120,6 +119,12 @@ def _tail_reader(graph_def, aliases: dict[str, str], logits_layer: str | None) -
                 tf.compat.v1.import_graph_def(graph_def, input_map={_tensor_name(aliases.get(layer, layer)): m},
                                               name=scope)
                 return _resolve(graph, scope, aliases.get(logits_layer, logits_layer))
+        return run
+
+    def tail(maps: tf.Tensor, layer: str) -> tf.Tensor:
+        if logits_layer is None:
+            raise ModelError("this graph has no logits layer")
+        run = compiled.get(layer) or compiled.setdefault(layer, build(layer))
         try:
             return run(tf.convert_to_tensor(maps, tf.float32))
         except (ValueError, KeyError) as exc:

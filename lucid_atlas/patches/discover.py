@@ -16,7 +16,7 @@ import numpy as np
 from ..atlas.grid import Cell
 from ..atlas.render import IconSettings, render_cells
 from .composite import CORNERS, noise_patch
-from .evaluate import DEFAULT_RATIOS, run_patch, summarize
+from .evaluate import DEFAULT_RATIOS, class_probabilities, run_patch, summarize
 
 
 @dataclass
@@ -62,16 +62,17 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
     if not candidates:
         raise ValueError("no patch candidates to try")
     tune, test = split_variants(images, held_out_share)
+    tune_before, test_before = class_probabilities(model, tune), class_probabilities(model, test)
     scored = []
     for name, patch in candidates:
-        trial = run_patch(model, tune, patch, source, target, name, corners, ratios)
+        trial = run_patch(model, tune, patch, source, target, name, corners, ratios, before=tune_before)
         scored.append((summarize(trial, model.labels), name, patch))
     scored.sort(key=lambda item: _score(item[0]), reverse=True)
     best_row, best_name, best_patch = scored[0]
     config = best_row["static_config"]
     noise = noise_patch(best_patch.shape[0], noise_seed)
-    patch_trial = run_patch(model, test, best_patch, source, target, best_name, corners, ratios)
-    noise_trial = run_patch(model, test, noise, source, target, "random noise", corners, ratios)
+    patch_trial = run_patch(model, test, best_patch, source, target, best_name, corners, ratios, before=test_before)
+    noise_trial = run_patch(model, test, noise, source, target, "random noise", corners, ratios, before=test_before)
     held_out = [summarize(patch_trial, model.labels, config), summarize(noise_trial, model.labels)]
     return Discovery(best_name, best_patch, config, [row for row, _, _ in scored], held_out,
                      {"patch": patch_trial, "noise": noise_trial, "held_out_images": test})

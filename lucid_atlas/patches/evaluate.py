@@ -38,26 +38,30 @@ class PatchTrial:
     probs_after: np.ndarray  # [N, corners, ratios, 3]
 
 
-def _probs(model, images: np.ndarray, batch_size: int) -> np.ndarray:
+def class_probabilities(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    """Softmax probabilities [N, classes] of images in [0, 1] at the model's size."""
     return tf.nn.softmax(model.predict(images, batch_size)).numpy()
 
 
 def run_patch(model, images: np.ndarray, patch: np.ndarray, source: int, target: int, name: str = "patch",
               corners: Sequence[str] = CORNERS, ratios: Sequence[float] = DEFAULT_RATIOS,
-              batch_size: int = 32) -> PatchTrial:
-    """Classify ``images`` (at the model's size, [0, 1]) before and with ``patch`` at each corner and ratio."""
+              batch_size: int = 32, before: np.ndarray | None = None) -> PatchTrial:
+    """Classify ``images`` (at the model's size, [0, 1]) before and with ``patch`` at each corner and ratio.
+
+    ``before``: the images' :func:`class_probabilities` when already known (several patches, same images).
+    """
     h, w, _ = model.image_shape
     if images.shape[1:3] != (h, w):
         raise ValueError(f"images must be resized to the model's {h}x{w} first, got {images.shape[1:3]}")
     patch_alone = apply_patch(np.zeros((1, h, w, 3), np.float32), patch, "top-left", 1.0)
-    patch_class = int(np.argmax(_probs(model, patch_alone, 1)[0]))
+    patch_class = int(np.argmax(class_probabilities(model, patch_alone, 1)[0]))
     wanted = [source, target, patch_class]
-    before = _probs(model, images, batch_size)
+    before = class_probabilities(model, images, batch_size) if before is None else before
     top1_after = np.zeros((len(images), len(corners), len(ratios)), np.int32)
     probs_after = np.zeros((len(images), len(corners), len(ratios), 3), np.float32)
     for ci, corner in enumerate(corners):
         for ri, ratio in enumerate(ratios):
-            after = _probs(model, apply_patch(images, patch, corner, ratio), batch_size)
+            after = class_probabilities(model, apply_patch(images, patch, corner, ratio), batch_size)
             top1_after[:, ci, ri] = after.argmax(1)
             probs_after[:, ci, ri] = after[:, wanted]
     return PatchTrial(name, source, target, patch_class, tuple(corners), tuple(float(r) for r in ratios),
@@ -82,12 +86,17 @@ def success_rates(top1_before: np.ndarray, top1_after: np.ndarray, source: int, 
             "per_config_rate": (per_config / n if n else per_config * 0.0).tolist()}
 
 
+def _scored(trial: PatchTrial) -> np.ndarray:
+    """The images probabilities are averaged over: those correct before (all, if none is)."""
+    correct = trial.top1_before == trial.source
+    return correct if correct.any() else np.ones_like(correct)
+
+
 def summarize(trial: PatchTrial, labels: Sequence[str], config: tuple[int, int] | None = None) -> dict:
     """One report row: flip rates plus mean target/source probabilities before and after."""
     rates = success_rates(trial.top1_before, trial.top1_after, trial.source, trial.target, config)
     ci, ri = rates["static_config"]
-    correct = trial.top1_before == trial.source
-    sel = correct if correct.any() else np.ones_like(correct)
+    sel = _scored(trial)
     best = trial.probs_after[sel][..., 1].reshape(int(sel.sum()), -1).max(axis=1)
     return {"patch": trial.name, "patch_class": labels[trial.patch_class], "source": labels[trial.source],
             "target": labels[trial.target], **{k: v for k, v in rates.items() if k != "per_config_rate"},
@@ -137,15 +146,12 @@ def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, basel
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     left, right, top, bottom = 60, width - 20, 40, height - 90
-    correct = trial.top1_before == trial.source
-    sel = correct if correct.any() else np.ones_like(correct)
+    sel = _scored(trial)
     series = [(f"{labels[trial.source]} (source)", trial.probs_after[sel][..., 0], (31, 119, 180), False),
               (f"{labels[trial.target]} (target)", trial.probs_after[sel][..., 1], (214, 39, 40), False),
               (f"{labels[trial.patch_class]} (patch class)", trial.probs_after[sel][..., 2], (44, 160, 44), False)]
     if baseline is not None:
-        bsel = baseline.top1_before == baseline.source
-        bsel = bsel if bsel.any() else np.ones_like(bsel)
-        series.append((f"{labels[baseline.target]} with noise patch", baseline.probs_after[bsel][..., 1],
+        series.append((f"{labels[baseline.target]} with noise patch", baseline.probs_after[_scored(baseline)][..., 1],
                        (120, 120, 120), True))
     ratios = [0.0, *trial.ratios]
     before = {0: trial.probs_before[sel, 0].mean(), 1: trial.probs_before[sel, 1].mean(),

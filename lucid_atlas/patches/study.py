@@ -14,16 +14,14 @@ from typing import Sequence
 import numpy as np
 
 from ..atlas.classes import ClassAtlasSettings, compare_classes, slug
-from ..atlas.layout import whitening_matrix
-from ..atlas.collect import load_activations
 from ..atlas.render import IconSettings
 from ..io import sheets, storage
 from ..io.images import ImageSource, class_image_paths, fit_image, load_image, to_array
 from ..io.sheets import to_pil
 from .composite import CORNERS, augment, noise_patch
 from .discover import discover, render_candidates
-from .evaluate import (DEFAULT_RATIOS, example_sheet, probability_chart, run_patch, summarize,
-                       write_report)
+from .evaluate import (DEFAULT_RATIOS, class_probabilities, example_sheet, probability_chart, run_patch,
+                       summarize, write_report)
 
 
 def source_variants(model, images: ImageSource, source: int, n_augment: int = 0, seed: int = 0) -> tuple:
@@ -64,9 +62,10 @@ def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: 
     config = None
     if corner or ratio:
         config = (CORNERS.index(corner or "top-left"), ratios.index(ratio or max(ratios)))
-    trial = run_patch(model, variants, patch, s, t, os.path.basename(patch_path), CORNERS, ratios)
+    before = class_probabilities(model, variants)
+    trial = run_patch(model, variants, patch, s, t, os.path.basename(patch_path), CORNERS, ratios, before=before)
     noise_trial = run_patch(model, variants, noise_patch(max(patch.shape[:2]), seed), s, t, "random noise",
-                            CORNERS, ratios)
+                            CORNERS, ratios, before=before)
     rows = [summarize(trial, model.labels, config), summarize(noise_trial, model.labels, config)]
     static_note = ("at the given corner and size" if config else
                    "at the best single corner and size over these images (the noise patch gets its own best)")
@@ -93,9 +92,7 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     comparison = compare_classes(model, images, os.path.join(out_dir, "comparison"), s, t, compare_settings,
                                  icons, act_dir, progress)
     with np.load(comparison["directions"]) as d:
-        directions, kinds = d["directions"][d["side"] == t], d["kind"][d["side"] == t]
-    acts_dir = act_dir or os.path.join(out_dir, "comparison", "activations")
-    whitening = whitening_matrix(load_activations(acts_dir).vectors)
+        directions, kinds, whitening = d["directions"][d["side"] == t], d["kind"][d["side"] == t], d["whitening"]
     candidates = []
     for size in patch_sizes:  # features rendered at several scales: a patch is seen at 0.1–0.4 of the image
         key = hashlib.sha1(directions.tobytes() + f"{size},{patch_steps},{seed}".encode()).hexdigest()[:8]

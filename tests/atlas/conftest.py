@@ -32,3 +32,23 @@ def image_dir(tmp_path_factory):
         Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).save(folder / f"img{i:02d}.png")
     (folder / "img04b.png").write_bytes(b"broken")
     return str(folder)
+
+
+def save_tiny_classifier(path: str) -> str:
+    """A tiny strided-conv classifier with a 'feat' layer, saved as a .keras file (for subprocesses and workers)."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, strides=4, padding="same", activation="relu", name="feat",
+                            kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(5, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=2))(x)
+    keras.Model(inputs, out).save(path)
+    return path
+
+
+def write_random_images(folder, n: int, size: int = 40) -> str:
+    """``n`` seeded random PNGs (size × size) in a new folder."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8)).save(folder / f"{i:03d}.png")
+    return str(folder)

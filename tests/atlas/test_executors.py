@@ -8,12 +8,13 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 
 from lucid_atlas import models
 from lucid_atlas.atlas import collect, executors
 from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
 from lucid_atlas.atlas.render import IconSettings
+
+from .conftest import save_tiny_classifier, write_random_images
 
 keras = tf.keras
 
@@ -29,20 +30,10 @@ def ray_cluster():
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("ray")
-    inputs = keras.Input((None, None, 3))
-    x = keras.layers.Conv2D(8, 3, strides=4, padding="same", activation="relu", name="feat",
-                            kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    out = keras.layers.Dense(5, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=2))(x)
-    path = str(root / "tiny.keras")
-    keras.Model(inputs, out).save(path)
-    images = root / "images"
-    images.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(images / f"{i:03d}.png")
-    (images / "broken.png").write_bytes(b"not an image")
-    return path, str(images), root
+    path = save_tiny_classifier(str(root / "tiny.keras"))
+    images = write_random_images(root / "images", 40)
+    (root / "images" / "broken.png").write_bytes(b"not an image")
+    return path, images, root
 
 
 def test_ray_atlas_equals_local_atlas(ray_cluster, setup):

@@ -13,25 +13,16 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from .conftest import save_tiny_classifier, write_random_images
+
 keras = tf.keras
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("kill")
-    inputs = keras.Input((None, None, 3))
-    x = keras.layers.Conv2D(8, 3, strides=4, padding="same", activation="relu", name="feat",
-                            kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    out = keras.layers.Dense(5, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=2))(x)
-    model_path = str(root / "tiny.keras")
-    keras.Model(inputs, out).save(model_path)
-    images = root / "images"
-    images.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(48):
-        Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(images / f"{i:03d}.png")
-    return model_path, str(images), root
+    model_path = save_tiny_classifier(str(root / "tiny.keras"))
+    return model_path, write_random_images(root / "images", 48), root
 
 
 def _command(model_path, images, out):
