@@ -35,7 +35,6 @@ VARIANTS = {  # name -> (pip package, module, class, resolution)
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)  # EfficientNet's seven stages; first block of each strides
 BN_EPSILON = 1e-3
 CACHE_VERSION = "v2"  # bump when Keras layer names or the weight layout change
-BN_MOMENTUM = 0.99
 
 
 @dataclass(frozen=True)
@@ -76,42 +75,59 @@ def block_specs(state: dict[str, np.ndarray]) -> list[BlockSpec]:
     return specs
 
 
-def _bn(name: str) -> keras.layers.Layer:
-    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
-
-
 def build_keras(specs: list[BlockSpec], stem: int, head: int, classes: int, name: str,
                 input_size: int | None = None) -> keras.Model:
     """The EfficientNet-Lite network in Keras, expecting inputs already scaled to ~[-1, 1].
 
-    The input size is left open by default (visualizations start small); ``input_size`` fixes it.
+    Each inference-mode BatchNorm is folded into the convolution before it (a conv with bias,
+    named after the BN output it replaces: ``*_pre_relu``), which makes forward and backward
+    passes about a fifth faster with the same outputs. The input size is left open by default
+    (visualizations start small); ``input_size`` fixes it.
     """
     L = keras.layers
     inputs = keras.Input((input_size, input_size, 3), name="input")
-    x = L.Conv2D(stem, 3, 2, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = _bn("stem_pre_relu")(x)
+    x = L.Conv2D(stem, 3, 2, padding="same", name="stem_pre_relu")(inputs)
     x = L.ReLU(6.0, name="stem")(x)
     for b in specs:
         shortcut = x
         n = f"block{b.index}"
         if b.expand:
-            x = L.Conv2D(b.expanded, 1, padding="same", use_bias=False, name=f"{n}_expand_conv")(x)
-            x = _bn(f"{n}_expanded_pre_relu")(x)
+            x = L.Conv2D(b.expanded, 1, padding="same", name=f"{n}_expanded_pre_relu")(x)
             x = L.ReLU(6.0, name=f"{n}_expanded")(x)
-        x = L.DepthwiseConv2D(b.kernel, b.stride, padding="same", use_bias=False,
-                              name=f"{n}_depthwise_conv")(x)
-        x = _bn(f"{n}_depthwise_pre_relu")(x)
+        x = L.DepthwiseConv2D(b.kernel, b.stride, padding="same", name=f"{n}_depthwise_pre_relu")(x)
         x = L.ReLU(6.0, name=f"{n}_depthwise")(x)
-        x = L.Conv2D(b.out_ch, 1, padding="same", use_bias=False, name=f"{n}_project_conv")(x)
-        x = _bn(f"{n}_project_bn" if b.residual else n)(x)
+        x = L.Conv2D(b.out_ch, 1, padding="same", name=f"{n}_project" if b.residual else n)(x)
         if b.residual:
             x = L.Add(name=n)([x, shortcut])
-    x = L.Conv2D(head, 1, padding="same", use_bias=False, name="head_conv")(x)
-    x = _bn("head_pre_relu")(x)
+    x = L.Conv2D(head, 1, padding="same", name="head_pre_relu")(x)
     x = L.ReLU(6.0, name="head")(x)
     x = L.GlobalAveragePooling2D(name="pool")(x)
     x = L.Dense(classes, name="logits")(x)
     return keras.Model(inputs, x, name=name)
+
+
+def fold_batchnorm(kernel: np.ndarray, bn: list[np.ndarray], depthwise: bool = False) -> list[np.ndarray]:
+    """A bias-free conv kernel followed by inference BN -> one conv kernel and bias (same outputs)."""
+    gamma, beta, mean, var = bn
+    scale = gamma / np.sqrt(var + BN_EPSILON)
+    folded = kernel * (scale[None, None, :, None] if depthwise else scale)
+    return [folded.astype(np.float32), (beta - mean * scale).astype(np.float32)]
+
+
+def folded_weights(weights: dict[str, list[np.ndarray]], specs: list[BlockSpec]) -> dict[str, list[np.ndarray]]:
+    """Converted (conv, BN) weights -> the folded layers of :func:`build_keras`."""
+    pairs = [("stem_conv", "stem_pre_relu", False), ("head_conv", "head_pre_relu", False)]
+    for b in specs:
+        n = f"block{b.index}"
+        if b.expand:
+            pairs.append((f"{n}_expand_conv", f"{n}_expanded_pre_relu", False))
+        pairs.append((f"{n}_depthwise_conv", f"{n}_depthwise_pre_relu", True))
+        pairs.append((f"{n}_project_conv", f"{n}_project_bn" if b.residual else n, False))
+    out = {"logits": weights["logits"]}
+    for conv, bn, depthwise in pairs:
+        layer = bn.replace("_project_bn", "_project")
+        out[layer] = fold_batchnorm(weights[conv][0], weights[bn], depthwise)
+    return out
 
 
 def _bn_weights(state, prefix):
@@ -200,7 +216,7 @@ def human_layers(model: keras.Model, specs: list[BlockSpec]) -> tuple[LayerInfo,
     """The layers worth visualizing, in network order, with what each one is."""
     def depth(n):
         return int(model.get_layer(n).output.shape[-1])
-    out = [LayerInfo("stem_pre_relu", depth("stem"), "conv", "stem conv 3x3/2 + BN, before ReLU6"),
+    out = [LayerInfo("stem_pre_relu", depth("stem"), "conv", "stem conv 3x3/2 + BN (folded), before ReLU6"),
            LayerInfo("stem", depth("stem"), "conv", "stem conv 3x3/2 after ReLU6")]
     for b in specs:
         n = f"block{b.index}"
@@ -240,7 +256,7 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
     head = weights["head_conv"][0].shape[-1]
     classes = weights["logits"][0].shape[-1]
     model = build_keras(specs, stem, head, classes, variant, input_size)
-    for layer_name, arrays in weights.items():
+    for layer_name, arrays in folded_weights(weights, specs).items():
         model.get_layer(layer_name).set_weights(arrays)
     return from_keras(
         model, name=variant, preprocess=_preprocess, value_range=(-127 / 128, 128 / 128),

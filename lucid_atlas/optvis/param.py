@@ -87,12 +87,16 @@ def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float 
     spectrum = tf.Variable((sd * _rng(seed).normal(size=(2, b, ch, fh, fw))).astype(np.float32),
                            name="spectrum")
     scale = 1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** decay_power
-    scale = tf.constant((scale * np.sqrt(w * h)).astype(np.float32))  # real: cheaper than complex
+    # Lucid's ÷4 after the inverse FFT, folded into the (real, so cheaper than complex) scale.
+    scale = tf.constant((scale * np.sqrt(w * h) / 4.0).astype(np.float32))
+    crop = w % 2 == 1  # Lucid's odd-width spectrum inverts to w + 1 columns
 
     def render() -> tf.Tensor:
-        coeffs = tf.complex(spectrum[0] * scale, spectrum[1] * scale)
-        img = tf.signal.irfft2d(coeffs)[:, :, :h, :w]  # [B, C, H, W]
-        return tf.transpose(img, [0, 2, 3, 1]) / 4.0
+        real, imag = tf.unstack(spectrum)  # unstack's gradient is a stack; slicing's is far slower
+        img = tf.signal.irfft2d(tf.complex(real * scale, imag * scale))  # [B, C, H, W]
+        if crop:
+            img = img[:, :, :h, :w]
+        return tf.transpose(img, [0, 2, 3, 1])
 
     return Param(render, [spectrum], f"fft{tuple(shape)}", spectrum, "fourier")
 

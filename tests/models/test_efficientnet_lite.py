@@ -50,3 +50,26 @@ def test_accuracy_bar_on_imagenet_samples(lite0, imagenet_samples):
     assert result.n == 1000 and result.n_labelled == 1000
     assert result.top1 >= 0.88, result.summary()
     assert result.top5 >= 0.965, result.summary()
+
+
+@pytest.mark.parametrize("depthwise", [False, True])
+def test_folded_batchnorm_matches_conv_then_batchnorm(depthwise):
+    from lucid_atlas.models.efficientnet_lite import BN_EPSILON, fold_batchnorm
+
+    rng = np.random.default_rng(0)
+    L = tf.keras.layers
+    conv = L.DepthwiseConv2D(3, padding="same", use_bias=False) if depthwise else \
+        L.Conv2D(5, 3, padding="same", use_bias=False)
+    bn = L.BatchNormalization(epsilon=BN_EPSILON)
+    x = rng.normal(size=(2, 9, 9, 4)).astype(np.float32)
+    conv.build(x.shape)
+    bn.build((2, 9, 9, 4 if depthwise else 5))
+    channels = 4 if depthwise else 5
+    stats = [rng.uniform(0.5, 2, channels), rng.normal(size=channels), rng.normal(size=channels),
+             rng.uniform(0.1, 3, channels)]
+    bn.set_weights([s.astype(np.float32) for s in stats])
+    want = bn(conv(x), training=False).numpy()
+    folded = (L.DepthwiseConv2D(3, padding="same") if depthwise else L.Conv2D(5, 3, padding="same"))
+    folded.build(x.shape)
+    folded.set_weights(fold_batchnorm(conv.get_weights()[0], stats, depthwise))
+    np.testing.assert_allclose(folded(x).numpy(), want, rtol=1e-4, atol=1e-4)
