@@ -110,8 +110,7 @@ def zoom_frames(model, layer: str, channels: Sequence[int], frames: int = 60, si
     optimizer = tf.keras.optimizers.Adam(learning_rate)
     optimizer.build(param.trainable_variables)
     transforms = [transform_lib.jitter(4), transform_lib.random_scale([0.95, 1.0, 1.05])]
-    step = make_step(model, objective, param, optimizer, transforms)
-    base_seed = int(seed or 0)
+    step = make_step(model, objective, param, optimizer, transforms, seed=int(seed or 0))
     out = []
     for f in tqdm(range(frames), desc="zoom frames", disable=not progress):
         seg, pos = divmod(f, frames_per_channel)
@@ -119,8 +118,7 @@ def zoom_frames(model, layer: str, channels: Sequence[int], frames: int = 60, si
         prev.assign(int(channels[(seg - 1) % len(channels)]))
         mix.assign(min(1.0, pos / max(1, frames_per_channel // 2)) if seg > 0 else 1.0)
         param.image_variable.assign(param_lib.inverse_sigmoid(center_crop(upscale(current, zoom), size, size)))
-        for k in range(steps_per_frame):
-            step(tf.constant([base_seed, f * steps_per_frame + k], tf.int32), tf.constant(k, tf.int64))
+        step(steps_per_frame)
         current = param().numpy()
         out.append(current[0])
     return out

@@ -89,24 +89,52 @@ def _default_optimizer(learning_rate: float = 0.05):
     return optimizers.Adam(learning_rate)
 
 
+class Step:
+    """A compiled optimization step run ``n`` times per call: ``step(n) -> (last values, means)``.
+
+    The steps run inside one ``tf.while_loop``, so the host dispatches once per call instead of
+    once per step (the loop stays on the device on GPUs). ``counter`` (int64 variable) counts the
+    steps taken; each step's random transforms are seeded by ``(seed, counter)``, so a run is
+    reproducible however it is cut into calls. Steps made with the same ``counter`` share it.
+    """
+
+    def __init__(self, fn: Callable, counter: tf.Variable):
+        self._fn = fn
+        self.counter = counter
+
+    def __call__(self, n: int = 1) -> tuple[tf.Tensor, tf.Tensor]:
+        return self._fn(tf.constant(int(n), tf.int32))
+
+
+def _needs_resize(image_shape: Sequence[int], model) -> bool:
+    """Whether images of ``image_shape`` (NHWC) must be resized for the model's fixed input size."""
+    return bool(model.info.get("fixed_input_size")) and tuple(image_shape[1:3]) != tuple(model.image_shape[:2])
+
+
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
-              redirect_relu: bool = False, jit_compile: bool = False) -> Callable:
-    """One compiled optimization step: ``step(seed[2], step_index) -> per-image objective``.
+              redirect_relu: bool = False, jit_compile: bool = False, seed: int = 0,
+              counter: tf.Variable | None = None) -> Step:
+    """A compiled optimization :class:`Step`: param → transforms → model → objective → Adam.
 
     ``transforms`` is a list of transforms or one callable; for models with a fixed input size
-    a final resize is fused into the last geometric warp.
+    a final resize is fused into the last geometric warp (skipped when the sizes already match
+    and there is nothing to warp).
     """
     chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
     layers = objective.model_layers(model)
     variables = param.trainable_variables
     overrides = RELU_OVERRIDES if redirect_relu else None
-    if model.info.get("fixed_input_size"):
+    image_shape = param().shape  # params are small; this gives the static batch and size
+    if model.info.get("fixed_input_size") and (chain or _needs_resize(image_shape, model)):
         h, w, _ = model.image_shape
         chain.append(transform_lib.resize_to(h, w))
     transform = transform_lib.compose(*chain)
+    counter = counter if counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
+    base = tf.constant(int(seed) % (2 ** 31), tf.int64)
 
-    def step(seed, index):
-        seeds = tf.random.experimental.stateless_split(seed, 2)
+    def one_step():
+        index = counter.assign_add(1)
+        seeds = tf.random.experimental.stateless_split(tf.cast(tf.stack([base, index]), tf.int32), 2)
         images = param()
         with transform_lib.xla_compatible(jit_compile):
             x = transform(to_model_rgb(images, seeds[0]), seeds[1])
@@ -123,19 +151,41 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
             var.assign(new)
         return value
 
-    return tf.function(step, jit_compile=jit_compile, reduce_retracing=True)
+    def run(n):
+        def body(i, _value, means):
+            value = one_step()
+            return i + 1, value, means.write(i, tf.reduce_mean(value))
+
+        means = tf.TensorArray(tf.float32, size=n, element_shape=[])
+        _, value, means = tf.while_loop(
+            lambda i, *_: i < n, body, (tf.constant(0), tf.zeros([image_shape[0]]), means))
+        return value, means.stack()
+
+    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter)
+
+
+def _chunks(total: int, stops: Sequence[int], size: int) -> list[tuple[int, int]]:
+    """Cut steps 1..total into (first, last) runs that end at every stop and are ≤ ``size`` long."""
+    cuts = sorted({s for s in stops if 0 < s < total} | set(range(size, total, size)) | {total})
+    out, start = [], 1
+    for cut in cuts:
+        out.append((start, cut))
+        start = cut + 1
+    return out
 
 
 def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
            optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
            thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
            relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
-           callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None) -> RenderResult:
+           callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None,
+           steps_per_call: int = 16) -> RenderResult:
     """Maximize ``objective`` and return the images at each threshold with their objective values.
 
     ``param_f`` makes the parameterization (default ``param.image(128)``), ``transforms`` is a
     list or a composed transform (default Lucid's :func:`~transform.standard_transforms`),
     ``optimizer`` a Keras optimizer (default Adam 0.05). ``seed`` makes runs reproducible.
+    ``steps_per_call`` steps run per compiled call (the progress bar moves in such chunks).
     """
     objective = as_objective(objective).validate(model)
     thresholds = sorted(int(t) for t in thresholds)
@@ -149,27 +199,30 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
         transforms = transform_lib.standard_transforms()
     optimizer = optimizer or _default_optimizer()
     optimizer.build(param.trainable_variables)
-    plain = make_step(model, objective, param, optimizer, transforms, image_ops, False, jit_compile)
-    redirected = (make_step(model, objective, param, optimizer, transforms, image_ops, True, jit_compile)
-                  if relu_gradient_steps > 0 else plain)
     base_seed = int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31))
+    counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+    options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=base_seed, counter=counter)
+    plain = make_step(model, objective, param, optimizer, transforms, redirect_relu=False, **options)
+    redirected = (make_step(model, objective, param, optimizer, transforms, redirect_relu=True, **options)
+                  if relu_gradient_steps > 0 else plain)
     images, values, history = [], [], []
     label = desc or str(objective)
     label = label if len(label) <= 48 else label[:47] + "…"
     bar = tqdm(total=thresholds[-1], desc=label, disable=not progress, unit="step")
     start = time.perf_counter()
-    for i in range(1, thresholds[-1] + 1):
-        step_fn = redirected if i <= relu_gradient_steps else plain
-        value = step_fn(tf.constant([base_seed, i], tf.int32), tf.constant(i, tf.int64)).numpy()
-        history.append(float(value.mean()))
-        bar.update(1)
+    for first, last in _chunks(thresholds[-1], [*thresholds, relu_gradient_steps], max(1, steps_per_call)):
+        step_fn = redirected if last <= relu_gradient_steps else plain
+        value, means = step_fn(last - first + 1)
+        value = value.numpy()
+        history.extend(float(m) for m in means.numpy())
+        bar.update(last - first + 1)
         bar.set_postfix(objective=f"{history[-1]:.3f}", refresh=False)
-        if i in thresholds:
+        if last in thresholds:
             snapshot = param().numpy()
             images.append(snapshot)
             values.append(value)
             if callback:
-                callback(i, snapshot)
+                callback(last, snapshot)
     bar.close()
     elapsed = time.perf_counter() - start
     return RenderResult(thresholds, images, values, str(objective),
