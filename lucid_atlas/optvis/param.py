@@ -27,8 +27,10 @@ class Param:
     """A differentiable image generator: ``param()`` -> NHWC tensor; state in ``trainable_variables``."""
 
     def __init__(self, fn: Callable[[], tf.Tensor], variables: Sequence[tf.Variable], description: str,
-                 image_variable: tf.Variable | None = None, space: str = "pixels"):
-        self._fn = fn
+                 image_variable: tf.Variable | None = None, space: str = "pixels", jit_compile: bool = False):
+        # jit_compile: XLA fuses the param's many small element-wise ops (and their gradients)
+        # into one kernel, a visible share of a render step on CPU.
+        self._fn = tf.function(fn, jit_compile=True) if jit_compile else fn
         self.trainable_variables = list(variables)
         self.description = description
         self.image_variable = image_variable  # an NHWC variable regularizers may act on directly
@@ -158,11 +160,11 @@ def _clip_with_gradient(t: tf.Tensor):
 
 def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None, decorrelate: bool = True,
           fft: bool = True, alpha: bool = False, channels: int | None = None, sigmoid: bool = True,
-          seed: int | None = None) -> Param:
+          seed: int | None = None, jit_compile: bool = True) -> Param:
     """Lucid's default image parameterization: [batch, h, w, channels] in [0, 1].
 
     ``channels`` defaults to 3 (4 with ``alpha``); 1 gives grayscale, which the render loop
-    repeats to RGB for the model.
+    repeats to RGB for the model. ``jit_compile`` runs it as one XLA kernel.
     """
     h = h or w
     ch = channels or (4 if alpha else 3)
@@ -171,7 +173,7 @@ def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None,
     zero_is_gray = sigmoid or (decorrelate and ch >= 3)
     return Param(lambda: to_valid_rgb(raw(), decorrelate and ch >= 3, sigmoid), raw.trainable_variables,
                  f"image({w}x{h}, batch={batch}, fft={fft}, decorrelate={decorrelate}, channels={ch})",
-                 raw.image_variable, raw.space if zero_is_gray or fft else "other")
+                 raw.image_variable, raw.space if zero_is_gray or fft else "other", jit_compile)
 
 
 def centered_pixels(w: int, h: int | None = None, batch: int = 1, sd: float = 0.02,
