@@ -97,10 +97,11 @@ def _round_half_away(x: tf.Tensor) -> tf.Tensor:
 
 def gather_warp(images: tf.Tensor, transforms: tf.Tensor, output_shape: tf.Tensor,
                 fill_value: float = 0.0, interpolation: str = "BILINEAR") -> tf.Tensor:
-    """ImageProjectiveTransformV3's constant-fill warp (bilinear or nearest) from gathers, for XLA.
+    """ImageProjectiveTransformV3's constant-fill warp (bilinear or nearest) from gathers.
 
     ``transforms`` [B, 8] map output (x, y) to input ((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k),
-    k = c0 x + c1 y + 1; neighbors outside the image read ``fill_value``.
+    k = c0 x + c1 y + 1; neighbors outside the image read ``fill_value``. XLA-compatible; for
+    nearest sampling also faster than the op on CPU.
     """
     shape = tf.shape(images)
     b, h, w, c = shape[0], shape[1], shape[2], shape[3]
@@ -110,16 +111,15 @@ def gather_warp(images: tf.Tensor, transforms: tf.Tensor, output_shape: tf.Tenso
     k = t[:, 6] * xs + t[:, 7] * ys + 1.0
     sx = (t[:, 0] * xs + t[:, 1] * ys + t[:, 2]) / k
     sy = (t[:, 3] * xs + t[:, 4] * ys + t[:, 5]) / k
-    flat = tf.reshape(images, [b, h * w, c])
+    # one extra pixel holding the fill value: taps outside the image point at it
+    flat = tf.concat([tf.reshape(images, [b, h * w, c]), tf.fill([b, 1, c], tf.cast(fill_value, images.dtype))], 1)
 
     def tap(xi, yi):
         inside = ((xi >= 0) & (xi <= tf.cast(w, tf.float32) - 1) & (yi >= 0)
                   & (yi <= tf.cast(h, tf.float32) - 1))
-        index = tf.cast(tf.clip_by_value(yi, 0.0, tf.cast(h - 1, tf.float32)), tf.int32) * w + \
-            tf.cast(tf.clip_by_value(xi, 0.0, tf.cast(w - 1, tf.float32)), tf.int32)
+        index = tf.where(inside, tf.cast(yi, tf.int32) * w + tf.cast(xi, tf.int32), h * w)
         values = tf.gather(flat, tf.reshape(index, [b, -1]), batch_dims=1)
-        values = tf.reshape(values, [b, output_shape[0], output_shape[1], c])
-        return tf.where(inside[..., None], values, fill_value)
+        return tf.reshape(values, [b, output_shape[0], output_shape[1], c])
 
     if interpolation == "NEAREST":
         return tap(_round_half_away(sx), _round_half_away(sy))
@@ -169,22 +169,38 @@ def _cpu_bands() -> int:
     return 1 if tf.config.list_logical_devices("GPU") else 2
 
 
+def _inverse(transforms: tf.Tensor) -> tf.Tensor:
+    return _matrices_to_flat(tf.linalg.inv(_flat_to_matrices(transforms)))
+
+
 def _banded_warp(images, transforms, output_shape, fill_value: float, interpolation: str, bands: int) -> tf.Tensor:
     """ImageProjectiveTransformV3 in ``bands`` row bands, forward and backward; the gradient is TF's
     own rule for the op (the inverse warp of the incoming gradient)."""
     @tf.custom_gradient
     def warp(images):
         def grad(dy):
-            inverse = _matrices_to_flat(tf.linalg.inv(_flat_to_matrices(transforms)))
-            return _banded_transform(dy, inverse, tf.shape(images)[1:3], 0.0, interpolation, bands)
+            return _banded_transform(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0, interpolation, bands)
         return _banded_transform(images, transforms, output_shape, fill_value, interpolation, bands), grad
     return warp(images)
 
 
+def _nearest_gather_warp(images, transforms, output_shape, fill_value: float) -> tf.Tensor:
+    """Nearest-neighbour warp by gathers, with the op's gradient rule (the inverse warp)."""
+    @tf.custom_gradient
+    def warp(images):
+        def grad(dy):
+            return gather_warp(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0, "NEAREST")
+        return gather_warp(images, transforms, output_shape, fill_value, "NEAREST"), grad
+    return warp(images)
+
+
 def _projective(images, transforms, output_shape, fill_value: float, interpolation: str = "BILINEAR") -> tf.Tensor:
-    """Constant-fill warp: gathers under XLA, else ImageProjectiveTransformV3 in row bands on CPU."""
+    """Constant-fill warp: gathers under XLA and for nearest sampling (faster than the op on CPU);
+    bilinear otherwise by ImageProjectiveTransformV3 in row bands on CPU."""
     if _GATHER_WARP.get():
         return gather_warp(images, transforms, output_shape, fill_value, interpolation)
+    if interpolation == "NEAREST":
+        return _nearest_gather_warp(images, transforms, output_shape, fill_value)
     return _banded_warp(images, transforms, output_shape, fill_value, interpolation, _cpu_bands())
 
 

@@ -129,3 +129,25 @@ def test_banded_warp_matches_the_op_and_its_gradient(interpolation):
         got_out, got_grad = loss(lambda x: T._banded_warp(x, flat, shape, 0.5, interpolation, bands))
         np.testing.assert_allclose(got_out.numpy(), want_out.numpy(), atol=1e-4)
         np.testing.assert_allclose(got_grad.numpy(), want_grad.numpy(), atol=1e-4)
+
+
+def test_nearest_gather_warp_has_the_ops_values_and_gradient():
+    rng = np.random.default_rng(2)
+    images = tf.constant(rng.uniform(size=(1, 20, 18, 3)), tf.float32)
+    weights = tf.constant(rng.normal(size=(1, 16, 22, 3)), tf.float32)
+    a = 0.15
+    flat = tf.constant([[np.cos(a) * 1.05, -np.sin(a), 1.37, np.sin(a), np.cos(a) * 0.97, -0.61, 0.0, 0.0]], tf.float32)
+    shape = tf.constant([16, 22])
+
+    def run(warp):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            out = warp(images)
+            value = tf.reduce_sum(out * weights)
+        return out.numpy(), tape.gradient(value, images).numpy()
+
+    want = run(lambda x: tf.raw_ops.ImageProjectiveTransformV3(
+        images=x, transforms=flat, output_shape=shape, fill_value=0.5, interpolation="NEAREST", fill_mode="CONSTANT"))
+    got = run(lambda x: T._projective(x, flat, shape, 0.5, "NEAREST"))
+    np.testing.assert_allclose(got[0], want[0], atol=1e-6)
+    np.testing.assert_allclose(got[1], want[1], atol=1e-5)
