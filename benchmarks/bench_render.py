@@ -3,8 +3,9 @@
 Same model (EfficientNet-Lite0 with the same weights, fixed input size), same layer and
 channel, same image size and step count, in one process. Rates are steady-state: each
 library runs ``warmup`` steps and then ``warmup + steps``, and the rate is taken over the
-difference, so tracing is not counted. Prints a human summary and, with ``--json``, one JSON
-line last. Xplique is optional (``make bench`` installs it); without it its figures are null.
+difference, so tracing is not counted. Every engine runs once per round, back to back, and
+ratios are medians of per-round ratios, so slow spells of this shared machine hit both sides of a
+ratio alike. Prints a human summary and, with ``--json``, one JSON line last. Xplique is optional (``make bench`` installs it); without it its figures are null.
 
     python benchmarks/bench_render.py --json
 """
@@ -145,29 +146,45 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="steps before timing (past the 16 redirected-ReLU steps)")
     parser.add_argument("--sizes", default="128,224")
     parser.add_argument("--batches", default="1,8,32")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of all engines back to back (medians)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     results = {"model": "efficientnet_lite0", "layer": LAYER, "channel": CHANNEL, "steps": args.steps,
+               "rounds": args.rounds,
                "sizes": {}, "batch_scaling_128px": {}}
     for size in sizes:
         model = models.load("efficientnet_lite0", input_size=size)
-        ours, bare, ours_plain = [], [], []
-        for _ in range(2):  # interleaved, best of two
-            ours.append(ours_rate(model, size, args.steps, args.warmup))
-            bare.append(bare_rate(model, size, args.steps, args.warmup))
-            ours_plain.append(ours_rate(model, size, args.steps, args.warmup, transforms=[]))
-        row = {"ours_steps_per_s": max(ours), "bare_fwd_bwd_per_s": max(bare),
-               "ours_no_transforms_steps_per_s": max(ours_plain),
-               "xplique_steps_per_s": xplique_rate(model, size, args.steps, args.warmup),
-               "xplique_no_transforms_steps_per_s": xplique_rate(model, size, args.steps, args.warmup, True)}
-        row["ours_vs_bare"] = row["ours_steps_per_s"] / row["bare_fwd_bwd_per_s"]
-        row["paired_step_vs_bare"] = paired_ratio(model, size)
-        row["ours_vs_xplique"] = (row["ours_steps_per_s"] / row["xplique_steps_per_s"]
-                                  if row["xplique_steps_per_s"] else None)
-        row["ours_vs_xplique_no_transforms"] = (
-            row["ours_no_transforms_steps_per_s"] / row["xplique_no_transforms_steps_per_s"]
-            if row["xplique_no_transforms_steps_per_s"] else None)
+        rounds = []  # each round times every engine back to back; ratios are taken within a round
+        for _ in range(args.rounds):
+            rounds.append({
+                "ours": ours_rate(model, size, args.steps, args.warmup),
+                "bare": bare_rate(model, size, args.steps, args.warmup),
+                "ours_plain": ours_rate(model, size, args.steps, args.warmup, transforms=[]),
+                "xplique": xplique_rate(model, size, args.steps, args.warmup),
+                "xplique_plain": xplique_rate(model, size, args.steps, args.warmup, True),
+            })
+
+        def median(key):
+            values = [r[key] for r in rounds]
+            return float(np.median(values)) if None not in values else None
+
+        def ratio(a, b):
+            if rounds[0][b] is None:
+                return None
+            return float(np.median([r[a] / r[b] for r in rounds]))
+
+        row = {"ours_steps_per_s": median("ours"), "bare_fwd_bwd_per_s": median("bare"),
+               "ours_no_transforms_steps_per_s": median("ours_plain"),
+               "xplique_steps_per_s": median("xplique"),
+               "xplique_no_transforms_steps_per_s": median("xplique_plain"),
+               "ours_vs_bare": ratio("ours", "bare"),
+               "ours_vs_bare_per_round": [round(r["ours"] / r["bare"], 3) for r in rounds],
+               "paired_step_vs_bare": paired_ratio(model, size),
+               "ours_vs_xplique": ratio("ours", "xplique"),
+               "ours_vs_xplique_per_round": ([round(r["ours"] / r["xplique"], 3) for r in rounds]
+                                             if rounds[0]["xplique"] else None),
+               "ours_vs_xplique_no_transforms": ratio("ours_plain", "xplique_plain")}
         row["peak_rss_mb"] = peak_rss_mb()
         results["sizes"][str(size)] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
         print(f"{size}px: paired step/bare median ratio {row['paired_step_vs_bare']['median_ratio']:.2f}", file=sys.stderr)
