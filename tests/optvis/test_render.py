@@ -34,6 +34,22 @@ def test_objective_rises_and_seed_reproduces(lite0):
     assert a.values[-1].mean() > a.history[0]
 
 
+def test_chunking_does_not_change_the_run(lite0):
+    """Steps run in compiled chunks; how a run is cut into chunks must not change its images."""
+    kw = dict(param_f=lambda: param.image(40), thresholds=(5, 23), progress=False, seed=3)
+    whole = render.render(lite0, f"{LAYER}:3", steps_per_call=32, **kw)
+    pieces = render.render(lite0, f"{LAYER}:3", steps_per_call=3, **kw)
+    assert len(whole.history) == len(pieces.history) == 23
+    for a, b in zip(whole.images, pieces.images):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    np.testing.assert_allclose(whole.history, pieces.history, rtol=1e-4, atol=1e-5)
+
+
+def test_chunks_end_at_every_threshold_and_the_relu_switch():
+    assert render._chunks(10, [4, 10], 3) == [(1, 3), (4, 4), (5, 6), (7, 9), (10, 10)]
+    assert render._chunks(40, [16, 40], 16) == [(1, 16), (17, 32), (33, 40)]
+
+
 def test_bad_layer_fails_before_rendering(lite0):
     with pytest.raises(models.UnknownLayerError, match="Valid layers"):
         render.render_vis(lite0, "mixed4d:42", thresholds=(1,), progress=False)
