@@ -12,12 +12,13 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ..io import sheets, storage
 from ..optvis import objectives, param, transform
-from ..optvis.render import render
+from ..optvis.render import Renderer
 from .executors import make_executor
 from .grid import Cell
 
@@ -60,23 +61,55 @@ class IconJob:
         return self.k
 
 
+class IconRenderer:
+    """The job function ``fn(model, job)`` that renders icon batches, keeping compiled renders.
+
+    Batches of the same shape share one :class:`~lucid_atlas.optvis.render.Renderer` whose
+    objective reads the batch's directions from a variable, so only the first batch (and a
+    smaller last one) traces the model. A reused renderer restarts from the batch's own seed,
+    so every batch renders exactly as it would alone (resumed and distributed runs match).
+    """
+
+    def __init__(self):
+        self._renderers: dict = {}
+
+    def __getstate__(self):  # sent to workers without the compiled renders
+        return {"_renderers": {}}
+
+    def _renderer(self, model, job: IconJob, n: int):
+        s = job.settings
+        white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
+        key = (id(model), job.layer, n, s, None if white is None else hash(white.tobytes()))
+        if key not in self._renderers:
+            depth = model.layer(job.layer).depth
+            directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
+            objective = objectives.direction_cossim(job.layer, directions, s.cossim_pow, white)
+            renderer = Renderer(model, objective, lambda: param.image(s.size, batch=n),
+                                transforms=transform.atlas_transforms(s.size))
+            self._renderers[key] = (renderer, directions)
+        return self._renderers[key]
+
+    def __call__(self, model, job: IconJob) -> list[str]:
+        """Render one batch of cells (× tries, best final objective kept) and write each icon PNG."""
+        s = job.settings
+        directions = np.repeat(np.stack([d for _, _, d in job.cells]), s.tries, axis=0).astype(np.float32)
+        renderer, variable = self._renderer(model, job, len(directions))
+        variable.assign(directions)
+        result = renderer.run(thresholds=(s.steps,), seed=s.seed + job.k, progress=False)
+        images = result.images[-1].reshape(len(job.cells), s.tries, *result.images[-1].shape[1:])
+        values = result.values[-1].reshape(len(job.cells), s.tries)
+        paths = []
+        for (row, col, _), tries, vals in zip(job.cells, images, values):
+            path = os.path.join(job.folder, f"r{row:03d}_c{col:03d}.png")
+            if not storage.exists(path):
+                sheets.save_png(tries[int(np.argmax(vals))], path)
+            paths.append(path)
+        return paths
+
+
 def run_icons(model, job: IconJob) -> list[str]:
-    """Render one batch of cells (× tries, best final objective kept) and write each icon PNG."""
-    s = job.settings
-    directions = np.repeat(np.stack([d for _, _, d in job.cells]), s.tries, axis=0)
-    objective = objectives.direction_cossim(job.layer, directions, s.cossim_pow, job.whitening)
-    result = render(model, objective, lambda n=len(directions): param.image(s.size, batch=n),
-                    transforms=transform.atlas_transforms(s.size), thresholds=(s.steps,),
-                    seed=s.seed + job.k, progress=False)
-    images = result.images[-1].reshape(len(job.cells), s.tries, *result.images[-1].shape[1:])
-    values = result.values[-1].reshape(len(job.cells), s.tries)
-    paths = []
-    for (row, col, _), tries, vals in zip(job.cells, images, values):
-        path = os.path.join(job.folder, f"r{row:03d}_c{col:03d}.png")
-        if not storage.exists(path):
-            sheets.save_png(tries[int(np.argmax(vals))], path)
-        paths.append(path)
-    return paths
+    """Render one batch of cells and write each icon PNG (a one-off :class:`IconRenderer`)."""
+    return IconRenderer()(model, job)
 
 
 def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: IconSettings = IconSettings(),
@@ -99,7 +132,7 @@ def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: Ic
             continue
         jobs.append(IconJob(k, layer, tuple((c.row, c.col, c.direction) for c in group), folder, settings,
                             whitening))
-    for job, _paths in make_executor(executor).run(model, run_icons, jobs):
+    for job, _paths in make_executor(executor).run(model, IconRenderer(), jobs):
         bar.update(len(job.cells))
     bar.close()
     return {(c.row, c.col): _load_icon(icon_path(folder, c)) for c in cells}

@@ -32,6 +32,15 @@ class Adam:
                 self._slots[id(v)] = (tf.Variable(tf.zeros_like(v), trainable=False),
                                       tf.Variable(tf.zeros_like(v), trainable=False))
 
+    def reset(self) -> None:
+        """Back to the state of a fresh optimizer (zero moments, step count zero)."""
+        if self._beta_powers is not None:
+            for power in self._beta_powers:
+                power.assign(1.0)
+        for m, v in self._slots.values():
+            m.assign(tf.zeros_like(m))
+            v.assign(tf.zeros_like(v))
+
     def apply_gradients(self, grads_and_vars: Iterable[tuple[tf.Tensor, tf.Variable]]) -> None:
         """One Adam step for every (gradient, variable) pair; None gradients are skipped."""
         pairs = [(g, v) for g, v in grads_and_vars if g is not None]

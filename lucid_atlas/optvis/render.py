@@ -94,13 +94,14 @@ class Step:
 
     The steps run inside one ``tf.while_loop``, so the host dispatches once per call instead of
     once per step (the loop stays on the device on GPUs). ``counter`` (int64 variable) counts the
-    steps taken; each step's random transforms are seeded by ``(seed, counter)``, so a run is
-    reproducible however it is cut into calls. Steps made with the same ``counter`` share it.
+    steps taken; each step's random transforms are seeded by ``(seed, counter)`` (``seed`` is an
+    int64 variable too), so a run is reproducible however it is cut into calls.
     """
 
-    def __init__(self, fn: Callable, counter: tf.Variable):
+    def __init__(self, fn: Callable, counter: tf.Variable, seed: tf.Variable):
         self._fn = fn
         self.counter = counter
+        self.seed = seed
 
     def __call__(self, n: int = 1) -> tuple[tf.Tensor, tf.Tensor]:
         return self._fn(tf.constant(int(n), tf.int32))
@@ -112,7 +113,7 @@ def _needs_resize(image_shape: Sequence[int], model) -> bool:
 
 
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
-              redirect_relu: bool = False, jit_compile: bool = False, seed: int = 0,
+              redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
               counter: tf.Variable | None = None) -> Step:
     """A compiled optimization :class:`Step`: param → transforms → model → objective → Adam.
 
@@ -130,7 +131,8 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
         chain.append(transform_lib.resize_to(h, w))
     transform = transform_lib.compose(*chain)
     counter = counter if counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
-    base = tf.constant(int(seed) % (2 ** 31), tf.int64)
+    base = seed if isinstance(seed, tf.Variable) else tf.Variable(int(seed) % (2 ** 31), dtype=tf.int64,
+                                                                   trainable=False)
 
     def one_step():
         index = counter.assign_add(1)
@@ -161,7 +163,7 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
             lambda i, *_: i < n, body, (tf.constant(0), tf.zeros([image_shape[0]]), means))
         return value, means.stack()
 
-    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter)
+    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter, base)
 
 
 def _chunks(total: int, stops: Sequence[int], size: int) -> list[tuple[int, int]]:
@@ -172,6 +174,87 @@ def _chunks(total: int, stops: Sequence[int], size: int) -> list[tuple[int, int]
         out.append((start, cut))
         start = cut + 1
     return out
+
+
+class Renderer:
+    """A render whose compiled steps are kept: each :meth:`run` starts again from a fresh image.
+
+    Renders that differ only in their seed, or in values the objective reads from variables
+    (e.g. atlas icon batches whose directions live in a ``tf.Variable``), reuse one renderer and
+    skip re-tracing the model. ``render`` is ``Renderer(...).run(...)``. A run restores the
+    parameterization (fresh from ``param_f`` under the run's seed), the optimizer (which needs
+    ``reset()``, as :class:`~lucid_atlas.optvis.optimizers.Adam` has, for a second run) and the step
+    counter, so a reused renderer gives exactly the images a new one would.
+    """
+
+    def __init__(self, model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
+                 optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
+                 relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False):
+        self.objective = as_objective(objective).validate(model)
+        self._param_f = param_f or (lambda: param_lib.image(128))
+        self.param = self._param_f()
+        for op in image_ops:
+            op.check(self.param)
+        if transforms is None:
+            transforms = transform_lib.standard_transforms()
+        self.optimizer = optimizer or _default_optimizer()
+        self.optimizer.build(self.param.trainable_variables)
+        self.relu_gradient_steps = relu_gradient_steps
+        counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+        seed = tf.Variable(0, dtype=tf.int64, trainable=False)
+        options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=seed, counter=counter)
+        self._plain = make_step(model, self.objective, self.param, self.optimizer, transforms,
+                                redirect_relu=False, **options)
+        self._redirected = (make_step(model, self.objective, self.param, self.optimizer, transforms,
+                                      redirect_relu=True, **options) if relu_gradient_steps > 0 else self._plain)
+        self._runs = 0
+
+    def _restart(self, seed: int) -> None:
+        """Fresh image (seeded), fresh optimizer state, step counter at zero."""
+        if self._runs:
+            if not hasattr(self.optimizer, "reset"):
+                raise ValueError("running a Renderer again needs an optimizer with reset(), such as "
+                                 "lucid_atlas.optvis.optimizers.Adam; or make a new Renderer")
+            self.optimizer.reset()
+        with param_lib.seeded(seed):
+            fresh = self._param_f()
+        for var, value in zip(self.param.trainable_variables, fresh.trainable_variables):
+            var.assign(value)
+        self._plain.counter.assign(0)
+        self._plain.seed.assign(seed % (2 ** 31))
+        self._runs += 1
+
+    def run(self, thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
+            callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None,
+            steps_per_call: int = 16) -> RenderResult:
+        """Optimize from a fresh image; the images at each threshold and their objective values."""
+        thresholds = sorted(int(t) for t in thresholds)
+        if not thresholds or thresholds[0] < 1:
+            raise ValueError("thresholds must be positive step counts, e.g. (64, 256)")
+        self._restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)))
+        images, values, history = [], [], []
+        label = desc or str(self.objective)
+        label = label if len(label) <= 48 else label[:47] + "…"
+        bar = tqdm(total=thresholds[-1], desc=label, disable=not progress, unit="step")
+        start = time.perf_counter()
+        stops = [*thresholds, self.relu_gradient_steps]
+        for first, last in _chunks(thresholds[-1], stops, max(1, steps_per_call)):
+            step_fn = self._redirected if last <= self.relu_gradient_steps else self._plain
+            value, means = step_fn(last - first + 1)
+            value = value.numpy()
+            history.extend(float(m) for m in means.numpy())
+            bar.update(last - first + 1)
+            bar.set_postfix(objective=f"{history[-1]:.3f}", refresh=False)
+            if last in thresholds:
+                snapshot = self.param().numpy()
+                images.append(snapshot)
+                values.append(value)
+                if callback:
+                    callback(last, snapshot)
+        bar.close()
+        elapsed = time.perf_counter() - start
+        return RenderResult(thresholds, images, values, str(self.objective),
+                            thresholds[-1] / elapsed if elapsed else 0.0, history)
 
 
 def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
@@ -187,46 +270,11 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
     ``optimizer`` a Keras optimizer (default Adam 0.05). ``seed`` makes runs reproducible.
     ``steps_per_call`` steps run per compiled call (the progress bar moves in such chunks).
     """
-    objective = as_objective(objective).validate(model)
-    thresholds = sorted(int(t) for t in thresholds)
-    if not thresholds or thresholds[0] < 1:
+    if not thresholds or min(int(t) for t in thresholds) < 1:
         raise ValueError("thresholds must be positive step counts, e.g. (64, 256)")
-    with param_lib.seeded(seed):
-        param = (param_f or (lambda: param_lib.image(128)))()
-    for op in image_ops:
-        op.check(param)
-    if transforms is None:
-        transforms = transform_lib.standard_transforms()
-    optimizer = optimizer or _default_optimizer()
-    optimizer.build(param.trainable_variables)
-    base_seed = int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31))
-    counter = tf.Variable(0, dtype=tf.int64, trainable=False)
-    options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=base_seed, counter=counter)
-    plain = make_step(model, objective, param, optimizer, transforms, redirect_relu=False, **options)
-    redirected = (make_step(model, objective, param, optimizer, transforms, redirect_relu=True, **options)
-                  if relu_gradient_steps > 0 else plain)
-    images, values, history = [], [], []
-    label = desc or str(objective)
-    label = label if len(label) <= 48 else label[:47] + "…"
-    bar = tqdm(total=thresholds[-1], desc=label, disable=not progress, unit="step")
-    start = time.perf_counter()
-    for first, last in _chunks(thresholds[-1], [*thresholds, relu_gradient_steps], max(1, steps_per_call)):
-        step_fn = redirected if last <= relu_gradient_steps else plain
-        value, means = step_fn(last - first + 1)
-        value = value.numpy()
-        history.extend(float(m) for m in means.numpy())
-        bar.update(last - first + 1)
-        bar.set_postfix(objective=f"{history[-1]:.3f}", refresh=False)
-        if last in thresholds:
-            snapshot = param().numpy()
-            images.append(snapshot)
-            values.append(value)
-            if callback:
-                callback(last, snapshot)
-    bar.close()
-    elapsed = time.perf_counter() - start
-    return RenderResult(thresholds, images, values, str(objective),
-                        thresholds[-1] / elapsed if elapsed else 0.0, history)
+    renderer = Renderer(model, objective, param_f, optimizer, transforms, relu_gradient_steps, image_ops,
+                        jit_compile)
+    return renderer.run(thresholds, seed, progress, callback, desc, steps_per_call)
 
 
 def render_vis(model, objective: ObjectiveLike, param_f=None, optimizer=None, transforms=None,

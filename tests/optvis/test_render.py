@@ -45,6 +45,19 @@ def test_chunking_does_not_change_the_run(lite0):
     np.testing.assert_allclose(whole.history, pieces.history, rtol=1e-4, atol=1e-5)
 
 
+def test_reused_renderer_equals_a_fresh_render(lite0):
+    """A Renderer run again (new seed, new direction in its variable) gives exactly a fresh render."""
+    direction = tf.Variable(np.eye(lite0.layer(LAYER).depth, dtype=np.float32)[3])
+    renderer = render.Renderer(lite0, objectives.direction(LAYER, direction), lambda: param.image(32))
+    renderer.run(thresholds=(20,), seed=5, progress=False)
+    direction.assign(np.eye(lite0.layer(LAYER).depth, dtype=np.float32)[7])
+    again = renderer.run(thresholds=(6, 20), seed=3, progress=False)
+    fresh = render.render(lite0, objectives.direction(LAYER, np.eye(lite0.layer(LAYER).depth)[7]),
+                          lambda: param.image(32), thresholds=(6, 20), seed=3, progress=False)
+    for a, b in zip(again.images, fresh.images):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_chunks_end_at_every_threshold_and_the_relu_switch():
     assert render._chunks(10, [4, 10], 3) == [(1, 3), (4, 4), (5, 6), (7, 9), (10, 10)]
     assert render._chunks(40, [16, 40], 16) == [(1, 16), (17, 32), (33, 40)]
