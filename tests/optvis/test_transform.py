@@ -104,6 +104,21 @@ def tiny_model_for_xla():
     return models.from_keras(tf.keras.Model(inputs, out))
 
 
+def _warp_and_input_gradient(warp, images, weights):
+    """A warp's output and the gradient of sum(output · weights) with respect to its input."""
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        out = warp(images)
+        value = tf.reduce_sum(out * weights)
+    return out.numpy(), tape.gradient(value, images).numpy()
+
+
+def _op(flat, shape, interpolation):
+    return lambda x: tf.raw_ops.ImageProjectiveTransformV3(
+        images=x, transforms=flat, output_shape=shape, fill_value=0.5, interpolation=interpolation,
+        fill_mode="CONSTANT")
+
+
 @pytest.mark.parametrize("interpolation", ["BILINEAR", "NEAREST"])
 def test_banded_warp_matches_the_op_and_its_gradient(interpolation):
     """Warps run as row bands (in parallel on CPU) with the same values and gradients as one op."""
@@ -114,40 +129,23 @@ def test_banded_warp_matches_the_op_and_its_gradient(interpolation):
     flat = tf.constant([[np.cos(a) * 0.9, -np.sin(a), 1.3, np.sin(a), np.cos(a) * 0.95, -0.7, 0.0, 0.0],
                         [1.1, 0.05, -2.0, 0.0, 0.9, 1.4, 0.001, 0.002]], tf.float32)
     shape = tf.constant([19, 23])
-
-    def loss(warp):
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            out = warp(images)
-            value = tf.reduce_sum(out * weights)
-        return out, tape.gradient(value, images)
-
-    want_out, want_grad = loss(lambda x: tf.raw_ops.ImageProjectiveTransformV3(
-        images=x, transforms=flat, output_shape=shape, fill_value=0.5, interpolation=interpolation,
-        fill_mode="CONSTANT"))
+    want = _warp_and_input_gradient(_op(flat, shape, interpolation), images, weights)
     for bands in (1, 2, 3):
-        got_out, got_grad = loss(lambda x: T._banded_warp(x, flat, shape, 0.5, interpolation, bands))
-        np.testing.assert_allclose(got_out.numpy(), want_out.numpy(), atol=1e-4)
-        np.testing.assert_allclose(got_grad.numpy(), want_grad.numpy(), atol=1e-4)
+        got = _warp_and_input_gradient(lambda x: T._banded_warp(x, flat, shape, 0.5, interpolation, bands),
+                                       images, weights)
+        np.testing.assert_allclose(got[0], want[0], atol=1e-4)
+        np.testing.assert_allclose(got[1], want[1], atol=1e-4)
 
 
 def test_nearest_gather_warp_has_the_ops_values_and_gradient():
+    """Nearest warps by gathers: the op's values and its gradient rule."""
     rng = np.random.default_rng(2)
     images = tf.constant(rng.uniform(size=(1, 20, 18, 3)), tf.float32)
     weights = tf.constant(rng.normal(size=(1, 16, 22, 3)), tf.float32)
     a = 0.15
     flat = tf.constant([[np.cos(a) * 1.05, -np.sin(a), 1.37, np.sin(a), np.cos(a) * 0.97, -0.61, 0.0, 0.0]], tf.float32)
     shape = tf.constant([16, 22])
-
-    def run(warp):
-        with tf.GradientTape() as tape:
-            tape.watch(images)
-            out = warp(images)
-            value = tf.reduce_sum(out * weights)
-        return out.numpy(), tape.gradient(value, images).numpy()
-
-    want = run(lambda x: tf.raw_ops.ImageProjectiveTransformV3(
-        images=x, transforms=flat, output_shape=shape, fill_value=0.5, interpolation="NEAREST", fill_mode="CONSTANT"))
-    got = run(lambda x: T._projective(x, flat, shape, 0.5, "NEAREST"))
+    want = _warp_and_input_gradient(_op(flat, shape, "NEAREST"), images, weights)
+    got = _warp_and_input_gradient(lambda x: T._projective(x, flat, shape, 0.5, "NEAREST"), images, weights)
     np.testing.assert_allclose(got[0], want[0], atol=1e-6)
     np.testing.assert_allclose(got[1], want[1], atol=1e-5)
