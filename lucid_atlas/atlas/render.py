@@ -79,7 +79,8 @@ class IconRenderer:
     def _renderer(self, model, job: IconJob, n: int):
         s = job.settings
         white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
-        key = (id(model), job.layer, n, s, None if white is None else hash(white.tobytes()))
+        # what the compiled steps depend on (steps and seed are per run)
+        key = (id(model), job.layer, n, s.size, s.cossim_pow, None if white is None else hash(white.tobytes()))
         if key not in self._renderers:
             depth = model.layer(job.layer).depth
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
