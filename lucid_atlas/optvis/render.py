@@ -1,9 +1,11 @@
 """The render loop: optimize a parameterized image so an objective goes up.
 
 One compiled step (``tf.function``, optionally XLA) does param → transforms → model → objective →
-gradients → Adam → optional Deep-Visualization image operators. For the first
-``relu_gradient_steps`` steps a twin step uses Lucid's redirected ReLU/ReLU6 gradient, so
-units that start dead still get a signal.
+gradients → Adam → optional Deep-Visualization image operators, and runs in chunks of steps
+inside a ``tf.while_loop`` (:class:`Step`). For the first ``relu_gradient_steps`` steps a twin
+step uses Lucid's redirected ReLU/ReLU6 gradient, so units that start dead still get a signal.
+:class:`Renderer` keeps both compiled steps for many renders of the same shapes; :func:`render`
+is a one-off renderer.
 """
 
 from __future__ import annotations
