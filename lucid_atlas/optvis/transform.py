@@ -184,28 +184,26 @@ def _banded_warp(images, transforms, output_shape, fill_value: float, interpolat
     return warp(images)
 
 
-def _nearest_gather_warp(images, transforms, output_shape, fill_value: float) -> tf.Tensor:
-    """Nearest-neighbour warp by gathers, with the op's gradient rule (the inverse warp)."""
+def _gathered_warp(images, transforms, output_shape, fill_value: float, interpolation: str) -> tf.Tensor:
+    """:func:`gather_warp` with the op's gradient rule (the inverse warp of the incoming gradient)."""
     @tf.custom_gradient
     def warp(images):
         def grad(dy):
-            return gather_warp(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0, "NEAREST")
-        return gather_warp(images, transforms, output_shape, fill_value, "NEAREST"), grad
+            return gather_warp(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0, interpolation)
+        return gather_warp(images, transforms, output_shape, fill_value, interpolation), grad
     return warp(images)
 
 
 def _projective(images, transforms, output_shape, fill_value: float, interpolation: str = "BILINEAR") -> tf.Tensor:
-    """Constant-fill warp: gathers under XLA and for nearest sampling (faster than the op on CPU);
-    bilinear otherwise by ImageProjectiveTransformV3 in row bands on CPU."""
-    if _GATHER_WARP.get():
-        return gather_warp(images, transforms, output_shape, fill_value, interpolation)
-    if interpolation == "NEAREST":
-        return _nearest_gather_warp(images, transforms, output_shape, fill_value)
+    """Constant-fill warp with ImageProjectiveTransformV3's values and gradient rule: by gathers
+    under XLA and for nearest sampling (faster than the op on CPU), else the op in row bands."""
+    if _GATHER_WARP.get() or interpolation == "NEAREST":
+        return _gathered_warp(images, transforms, output_shape, fill_value, interpolation)
     return _banded_warp(images, transforms, output_shape, fill_value, interpolation, _cpu_bands())
 
 
 def warp_chain(images: tf.Tensor, steps: Sequence[Geometric], seeds: tf.Tensor) -> tf.Tensor:
-    """Apply geometric steps as one bilinear warp (outside the image: the first pad's color)."""
+    """Apply geometric steps as one warp (outside the image: the first pad's color)."""
     size = tf.shape(images)[1:3]
     matrix = tf.eye(3)
     for i, step in enumerate(steps):

@@ -137,15 +137,21 @@ def test_banded_warp_matches_the_op_and_its_gradient(interpolation):
         np.testing.assert_allclose(got[1], want[1], atol=1e-4)
 
 
-def test_nearest_gather_warp_has_the_ops_values_and_gradient():
-    """Nearest warps by gathers: the op's values and its gradient rule."""
+@pytest.mark.parametrize("interpolation,xla", [("NEAREST", False), ("NEAREST", True), ("BILINEAR", True)])
+def test_gather_warps_have_the_ops_values_and_gradient(interpolation, xla):
+    """Warps by gathers (nearest, and everything under XLA): the op's values and gradient rule."""
     rng = np.random.default_rng(2)
     images = tf.constant(rng.uniform(size=(1, 20, 18, 3)), tf.float32)
     weights = tf.constant(rng.normal(size=(1, 16, 22, 3)), tf.float32)
     a = 0.15
     flat = tf.constant([[np.cos(a) * 1.05, -np.sin(a), 1.37, np.sin(a), np.cos(a) * 0.97, -0.61, 0.0, 0.0]], tf.float32)
     shape = tf.constant([16, 22])
-    want = _warp_and_input_gradient(_op(flat, shape, "NEAREST"), images, weights)
-    got = _warp_and_input_gradient(lambda x: T._projective(x, flat, shape, 0.5, "NEAREST"), images, weights)
-    np.testing.assert_allclose(got[0], want[0], atol=1e-6)
-    np.testing.assert_allclose(got[1], want[1], atol=1e-5)
+    want = _warp_and_input_gradient(_op(flat, shape, interpolation), images, weights)
+
+    def warp(x):
+        with T.xla_compatible(xla):
+            return T._projective(x, flat, shape, 0.5, interpolation)
+
+    got = _warp_and_input_gradient(tf.function(warp, jit_compile=xla), images, weights)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-5)
+    np.testing.assert_allclose(got[1], want[1], atol=1e-4)
