@@ -55,8 +55,14 @@ class _Worker:
 
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.model = factory()
+        self.kept: dict = {}  # job functions that keep state between jobs, by their reuse_key
 
     def run(self, fn: JobFn, job):
+        # Ray sends the job function with every job; one with a ``reuse_key`` (e.g. an icon
+        # renderer holding compiled renders) is kept, so later jobs reuse what it built.
+        key = getattr(fn, "reuse_key", None)
+        if key is not None:
+            fn = self.kept.setdefault(key, fn)
         return job.key, fn(self.model, job)
 
 

@@ -9,6 +9,7 @@ resumed run never renders a cell twice.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,9 +73,10 @@ class IconRenderer:
 
     def __init__(self):
         self._renderers: dict = {}
+        self.reuse_key = uuid.uuid4().hex  # lets a Ray worker keep this renderer between jobs
 
     def __getstate__(self):  # sent to workers without the compiled renders
-        return {"_renderers": {}}
+        return {"_renderers": {}, "reuse_key": self.reuse_key}
 
     def _renderer(self, model, job: IconJob, n: int):
         s = job.settings

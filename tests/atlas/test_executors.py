@@ -108,3 +108,29 @@ def test_missing_ray_says_how_to_install(monkeypatch, capsys):
         executors.require_ray()
     assert cli.main(["atlas", "--executor", "ray", "--out", "/tmp/never", "--json"]) == 2
     assert "lucid-atlas[distributed]" in capsys.readouterr().err
+
+
+def test_workers_keep_job_functions_that_ask_to_be_reused():
+    """Ray sends the job function with each job; a worker keeps one with a reuse_key (and its state)."""
+    import pickle
+    from types import SimpleNamespace
+
+    from lucid_atlas.atlas.render import IconRenderer
+
+    class Counting:
+        def __init__(self):
+            self.reuse_key, self.calls = "same", 0
+
+        def __call__(self, model, job):
+            self.calls += 1
+            return self.calls
+
+    worker = executors._Worker(lambda: "model")
+    first, second = Counting(), Counting()
+    job = SimpleNamespace(key=0)
+    assert worker.run(first, job) == (0, 1)
+    assert worker.run(second, job) == (0, 2) and second.calls == 0
+    renderer = IconRenderer()
+    renderer._renderers["compiled"] = object()
+    copy = pickle.loads(pickle.dumps(renderer))
+    assert copy.reuse_key == renderer.reuse_key and copy._renderers == {}
