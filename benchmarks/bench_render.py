@@ -5,7 +5,8 @@ channel, same image size and step count, in one process. Rates are steady-state:
 library runs ``warmup`` steps and then ``warmup + steps``, and the rate is taken over the
 difference, so tracing is not counted. Every engine runs once per round, back to back, and
 ratios are medians of per-round ratios, so slow spells of this shared machine hit both sides of a
-ratio alike. Prints a human summary and, with ``--json``, one JSON line last. Xplique is optional (``make bench`` installs it); without it its figures are null.
+ratio alike. Prints a human summary and, with ``--json``, one JSON line last. Xplique is
+optional (``make bench`` installs it); without it its figures are null.
 
     python benchmarks/bench_render.py --json
 """

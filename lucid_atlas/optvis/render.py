@@ -109,11 +109,6 @@ class Step:
         return self._fn(tf.constant(int(n), tf.int32))
 
 
-def _needs_resize(image_shape: Sequence[int], model) -> bool:
-    """Whether images of ``image_shape`` (NHWC) must be resized for the model's fixed input size."""
-    return bool(model.info.get("fixed_input_size")) and tuple(image_shape[1:3]) != tuple(model.image_shape[:2])
-
-
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
               counter: tf.Variable | None = None) -> Step:
@@ -128,8 +123,9 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
     variables = param.trainable_variables
     overrides = RELU_OVERRIDES if redirect_relu else None
     image_shape = param().shape  # params are small; this gives the static batch and size
-    if model.info.get("fixed_input_size") and (chain or _needs_resize(image_shape, model)):
-        h, w, _ = model.image_shape
+    fixed = model.image_shape[:2] if model.info.get("fixed_input_size") else None
+    if fixed and (chain or tuple(image_shape[1:3]) != tuple(fixed)):
+        h, w = fixed
         chain.append(transform_lib.resize_to(h, w))
     transform = transform_lib.compose(*chain)
     counter = counter if counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -272,8 +268,6 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
     ``optimizer`` a Keras optimizer (default Adam 0.05). ``seed`` makes runs reproducible.
     ``steps_per_call`` steps run per compiled call (the progress bar moves in such chunks).
     """
-    if not thresholds or min(int(t) for t in thresholds) < 1:
-        raise ValueError("thresholds must be positive step counts, e.g. (64, 256)")
     renderer = Renderer(model, objective, param_f, optimizer, transforms, relu_gradient_steps, image_ops,
                         jit_compile)
     return renderer.run(thresholds, seed, progress, callback, desc, steps_per_call)

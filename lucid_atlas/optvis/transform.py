@@ -173,25 +173,29 @@ def _inverse(transforms: tf.Tensor) -> tf.Tensor:
     return _matrices_to_flat(tf.linalg.inv(_flat_to_matrices(transforms)))
 
 
-def _banded_warp(images, transforms, output_shape, fill_value: float, interpolation: str, bands: int) -> tf.Tensor:
-    """ImageProjectiveTransformV3 in ``bands`` row bands, forward and backward; the gradient is TF's
-    own rule for the op (the inverse warp of the incoming gradient)."""
+def _with_inverse_warp_gradient(warp: Callable, images, transforms, output_shape, fill_value: float) -> tf.Tensor:
+    """``warp(images, transforms, output_shape, fill_value)`` with ImageProjectiveTransformV3's
+    gradient rule: the inverse warp of the incoming gradient."""
     @tf.custom_gradient
-    def warp(images):
+    def warped(images):
         def grad(dy):
-            return _banded_transform(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0, interpolation, bands)
-        return _banded_transform(images, transforms, output_shape, fill_value, interpolation, bands), grad
-    return warp(images)
+            return warp(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0)
+        return warp(images, transforms, output_shape, fill_value), grad
+    return warped(images)
+
+
+def _banded_warp(images, transforms, output_shape, fill_value: float, interpolation: str, bands: int) -> tf.Tensor:
+    """ImageProjectiveTransformV3 in ``bands`` row bands, forward and backward."""
+    return _with_inverse_warp_gradient(
+        lambda x, t, shape, fill: _banded_transform(x, t, shape, fill, interpolation, bands),
+        images, transforms, output_shape, fill_value)
 
 
 def _gathered_warp(images, transforms, output_shape, fill_value: float, interpolation: str) -> tf.Tensor:
-    """:func:`gather_warp` with the op's gradient rule (the inverse warp of the incoming gradient)."""
-    @tf.custom_gradient
-    def warp(images):
-        def grad(dy):
-            return gather_warp(dy, _inverse(transforms), tf.shape(images)[1:3], 0.0, interpolation)
-        return gather_warp(images, transforms, output_shape, fill_value, interpolation), grad
-    return warp(images)
+    """:func:`gather_warp`, forward and backward."""
+    return _with_inverse_warp_gradient(
+        lambda x, t, shape, fill: gather_warp(x, t, shape, fill, interpolation),
+        images, transforms, output_shape, fill_value)
 
 
 def _projective(images, transforms, output_shape, fill_value: float, interpolation: str = "BILINEAR") -> tf.Tensor:
@@ -210,8 +214,7 @@ def warp_chain(images: tf.Tensor, steps: Sequence[Geometric], seeds: tf.Tensor) 
         m, size = step.sample(seeds[i], size)
         matrix = tf.matmul(matrix, m)
     fills = [s.fill_value for s in steps if s.fill_value is not None]
-    flat = tf.reshape(matrix, [9])[:8] / matrix[2, 2]
-    transforms = tf.tile(flat[None], [tf.shape(images)[0], 1])
+    transforms = tf.tile(_matrices_to_flat(matrix[None]), [tf.shape(images)[0], 1])
     nearest = any(s.interpolation == "nearest" for s in steps)
     return _projective(images, transforms, size, float(fills[0]) if fills else 0.0,
                        "NEAREST" if nearest else "BILINEAR")
