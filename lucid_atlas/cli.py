@@ -261,7 +261,7 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
     settings = AtlasSettings(layer=layer, grids=grids, positions=args.positions, mode=args.mode,
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
                              seed=args.seed, shard_images=args.shard_images)
-    icons = IconSettings(size=args.icon_size, steps=args.steps, tries=args.tries, batch=args.batch, seed=args.seed)
+    icons = _icon_settings(args)
     executor = args.executor
     if executor == "ray":
         from lucid_atlas.atlas.executors import RayExecutor
@@ -284,16 +284,24 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                    f"Explore it: lucid-atlas view {args.out}")
 
 
+def _icon_settings(args: argparse.Namespace):
+    """The ``--icons`` preset with any of --icon-size/--steps/--tries/--batch given on top."""
+    from lucid_atlas.atlas.render import IconSettings
+
+    changes = {field: getattr(args, arg) for field, arg in
+               (("size", "icon_size"), ("steps", "steps"), ("tries", "tries"), ("batch", "batch"))
+               if getattr(args, arg, None) is not None}
+    return IconSettings.preset(args.icons, seed=args.seed, **changes)
+
+
 def _class_settings(args: argparse.Namespace, model, grid: int):
     from lucid_atlas.atlas.classes import ClassAtlasSettings
-    from lucid_atlas.atlas.render import IconSettings
 
     layer = args.layer or model.info.get("atlas_layer") or model.layer_names[len(model.layer_names) * 2 // 3]
     settings = ClassAtlasSettings(layer=layer, positions=args.positions, top_k=args.top_k, method=args.layout,
                                   grid=args.grid or grid, min_count=args.min_count, seed=args.seed,
                                   candidates=getattr(args, "candidates", 4))
-    icons = IconSettings(size=args.icon_size, steps=args.steps, batch=args.batch, seed=args.seed)
-    return settings, icons
+    return settings, _icon_settings(args)
 
 
 def cmd_class_atlas(args: argparse.Namespace) -> dict:
@@ -475,10 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=3, help="drop cells with fewer activations")
     p.add_argument("--layout", choices=["umap", "tsne"], default="umap")
     p.add_argument("--n-neighbors", type=int, default=50)
-    p.add_argument("--icon-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=256, help="render steps per icon (article: 1024)")
-    p.add_argument("--tries", type=int, default=1)
-    p.add_argument("--batch", type=int, default=16, help="icons rendered together")
+    _icon_args(p)
     p.add_argument("--density", action="store_true", help="fade icons of sparse cells (opacity ~ log count)")
     p.add_argument("--shard-images", type=int, default=256, help="images per activation shard "
                    "(the unit of resumption)")
@@ -543,10 +548,19 @@ def _class_args(p: argparse.ArgumentParser, out: str, grid: int) -> None:
     p.add_argument("--layout", choices=["tsne", "umap"], default="tsne")
     p.add_argument("--grid", type=int, default=None, help=f"grid size (default {grid})")
     p.add_argument("--min-count", type=int, default=2)
-    p.add_argument("--icon-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=256)
-    p.add_argument("--batch", type=int, default=16)
+    _icon_args(p)
     _common(p, out)
+
+
+def _icon_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--icons", choices=["default", "notebook", "published"], default="default",
+                   help="icon recipe: default (measured best on the default model), notebook (the Activation "
+                   "Atlas notebook's), published (Lucid's recipe that rendered the published atlases: 80 px, "
+                   "1024 steps, 4 tries)")
+    p.add_argument("--icon-size", type=int, help="icon side in pixels (overrides the preset)")
+    p.add_argument("--steps", type=int, help="render steps per icon (overrides the preset)")
+    p.add_argument("--tries", type=int, help="renders per icon, the best kept (overrides the preset)")
+    p.add_argument("--batch", type=int, help="icons rendered together: speed only, icons do not depend on it")
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:

@@ -1,8 +1,12 @@
 """Stage 4: feature-invert each grid cell's mean activation into an icon, many cells per batch.
 
-Each cell maximizes ``direction_cossim`` (dot × max(0.1, cos)^4, whitened) toward its own
-direction; a batch holds ``batch`` cells (× ``tries`` copies, the best final objective kept) in
-one compiled render. Finished icons are written to disk as they complete, so a rerun or a
+Each cell maximizes its own whitened direction objective; :class:`IconSettings` names the
+recipe (presets: :meth:`IconSettings.notebook`, the Activation Atlas notebook's; and
+:meth:`IconSettings.published`, the Lucid recipe that rendered the published atlases). A batch
+holds ``batch`` cells (× ``tries`` copies, the best final objective kept) in one compiled render.
+Every icon's noise and transforms are keyed by (seed, its cell, its try), and each image's
+gradient is its own, so an icon is the same whatever batch it was rendered in: ``batch`` is a
+speed setting only. Finished icons are written to disk as they complete, so a rerun or a
 resumed run never renders a cell twice.
 """
 
@@ -23,10 +27,20 @@ from ..optvis.render import Renderer
 from .executors import make_executor
 from .grid import Cell
 
+ICON_TRANSFORMS = {
+    "notebook": transform.atlas_transforms,     # the Activation Atlas notebook's list
+    "published": transform.atlas_recipe_transforms,  # Lucid's recipe: pad 16, ..., crop back
+    "wide": transform.wide_transforms,          # wider zoom and rotation
+}
+ICON_OBJECTIVES = ("cossim", "recipe")
+
 
 @dataclass(frozen=True)
 class IconSettings:
-    """How icons are rendered: size in pixels, steps, tries, cells per batch, cosine power."""
+    """How icons are rendered: size (px), steps, tries (best kept), cells per batch (speed only),
+    cosine power, seed, transform set (``ICON_TRANSFORMS``), objective (``cossim``: dot ×
+    max(0.1, cos)^pow; ``recipe``: Lucid's recipe formula) and the weight of Lucid's
+    ``penalize_boundary_complexity`` (``boundary_width`` px border; 0 = off)."""
 
     size: int = 64
     steps: int = 512
@@ -34,6 +48,63 @@ class IconSettings:
     batch: int = 16
     cossim_pow: float = 4.0
     seed: int = 0
+    transforms: str = "notebook"
+    objective: str = "cossim"
+    boundary: float = 0.0
+    boundary_width: int = 5
+
+    def __post_init__(self):
+        if self.transforms not in ICON_TRANSFORMS:
+            raise ValueError(f"unknown icon transforms '{self.transforms}': {', '.join(ICON_TRANSFORMS)}")
+        if self.objective not in ICON_OBJECTIVES:
+            raise ValueError(f"unknown icon objective '{self.objective}': {', '.join(ICON_OBJECTIVES)}")
+        if min(self.size, self.steps, self.tries, self.batch) < 1:
+            raise ValueError("icon size, steps, tries and batch must be positive")
+
+    @classmethod
+    def notebook(cls, **changes) -> "IconSettings":
+        """The Activation Atlas notebook's icons: cos⁴, its transforms, 64 px, 256 steps, one try."""
+        return cls(**{**dict(size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook"), **changes})
+
+    @classmethod
+    def published(cls, **changes) -> "IconSettings":
+        """The recipe that rendered the published atlases (Lucid ``recipes/activation_atlas``):
+        80 px, 1024 steps, 4 tries, its objective with cos², its transforms, border penalty w=5."""
+        return cls(**{**dict(size=80, steps=1024, tries=4, cossim_pow=2.0, transforms="published",
+                             objective="recipe", boundary=1.0, boundary_width=5), **changes})
+
+    @classmethod
+    def preset(cls, name: str, **changes) -> "IconSettings":
+        """A named preset (``ICON_PRESETS``) with some fields changed."""
+        if name not in ICON_PRESETS:
+            raise ValueError(f"unknown icon preset '{name}': {', '.join(ICON_PRESETS)}")
+        return ICON_PRESETS[name](cls, **changes)
+
+    def objective_for(self, layer: str, directions, whitening) -> objectives.Objective:
+        """Each image's objective toward its own direction (one row of ``directions`` per image)."""
+        if self.objective == "recipe":
+            obj = objectives.direction_recipe(layer, directions, self.cossim_pow, whitening)
+        else:
+            obj = objectives.direction_cossim(layer, directions, self.cossim_pow, whitening)
+        if self.boundary:
+            obj = obj + self.boundary * objectives.penalize_boundary_complexity(self.boundary_width)
+        return obj
+
+    def transform_list(self) -> list:
+        """The transforms for this icon size."""
+        return ICON_TRANSFORMS[self.transforms](self.size)
+
+
+ICON_PRESETS = {
+    "default": lambda cls, **changes: cls(**changes),
+    "notebook": lambda cls, **changes: cls.notebook(**changes),
+    "published": lambda cls, **changes: cls.published(**changes),
+}
+
+
+def icon_image_id(row: int, col: int, attempt: int) -> int:
+    """The id that keys a cell's try's noise and transforms (independent of its batch)."""
+    return (row * 4096 + col) * 256 + attempt
 
 
 def icon_path(folder: str, cell: Cell) -> str:
@@ -48,7 +119,7 @@ def _load_icon(path: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class IconJob:
-    """One batch of cells to render (picklable): its index ``k`` seeds the transforms."""
+    """One batch of cells to render (picklable); ``k`` is its place in the cell list."""
 
     k: int
     layer: str
@@ -81,14 +152,14 @@ class IconRenderer:
     def _renderer(self, model, job: IconJob, n: int):
         s = job.settings
         white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
-        # what the compiled steps depend on (steps and seed are per run)
-        key = (id(model), job.layer, n, s.size, s.cossim_pow, None if white is None else hash(white.tobytes()))
+        # what the compiled steps depend on (steps, seed and image ids are per run)
+        key = (id(model), job.layer, n, s.size, s.cossim_pow, s.transforms, s.objective, s.boundary,
+               s.boundary_width, None if white is None else hash(white.tobytes()))
         if key not in self._renderers:
             depth = model.layer(job.layer).depth
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
-            objective = objectives.direction_cossim(job.layer, directions, s.cossim_pow, white)
-            renderer = Renderer(model, objective, lambda: param.image(s.size, batch=n),
-                                transforms=transform.atlas_transforms(s.size))
+            renderer = Renderer(model, s.objective_for(job.layer, directions, white),
+                                lambda: param.image(s.size, batch=n), transforms=s.transform_list())
             self._renderers[key] = (renderer, directions)
         return self._renderers[key]
 
@@ -98,7 +169,8 @@ class IconRenderer:
         directions = np.repeat(np.stack([d for _, _, d in job.cells]), s.tries, axis=0).astype(np.float32)
         renderer, variable = self._renderer(model, job, len(directions))
         variable.assign(directions)
-        result = renderer.run(thresholds=(s.steps,), seed=s.seed + job.k, progress=False)
+        ids = [icon_image_id(row, col, t) for row, col, _ in job.cells for t in range(s.tries)]
+        result = renderer.run(thresholds=(s.steps,), seed=s.seed, progress=False, image_ids=ids)
         images = result.images[-1].reshape(len(job.cells), s.tries, *result.images[-1].shape[1:])
         values = result.values[-1].reshape(len(job.cells), s.tries)
         paths = []

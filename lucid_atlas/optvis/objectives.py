@@ -311,6 +311,24 @@ def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, x: 
                      [layer], [_vector_check(layer, vec)])
 
 
+def direction_recipe(layer: str, vec, cossim_pow: float = 2, whitening=None, x: int | None = None,
+                     y: int | None = None) -> Objective:
+    """The objective of Lucid's activation-atlas recipe (``direction_neuron_cossim_S``), as it rendered
+    the published atlases: d = mean over channels of acts·(S v) at the center neuron, times
+    max(0.1, d / (1e-4 + |acts|))^pow. ``vec`` is [C] or one direction per image [B, C]."""
+    S = None if whitening is None else tf.constant(np.asarray(whitening, np.float32))
+
+    def inner(T):
+        at = _at_position(T(layer), x, y)
+        v = _batched_vec(vec, 2)
+        vs = v if S is None else tf.linalg.matvec(S, v, transpose_a=True)
+        dot = tf.reduce_mean(at * vs, -1)
+        cos = dot / (1e-4 + tf.norm(at, axis=-1))
+        return dot * tf.maximum(0.1, cos) ** cossim_pow
+    return Objective(inner, f"direction_recipe({layer}, <{np.shape(vec)[-1]}>, pow={cossim_pow:g})",
+                     [layer], [_vector_check(layer, vec)])
+
+
 def tensor_direction(layer: str, vec, batch: int | None = None, cossim_pow: float = 0) -> Objective:
     """A spatially varying direction [H, W, C] (or [B, H, W, C]) matched position by position."""
     def inner(T):

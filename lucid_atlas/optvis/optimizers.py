@@ -2,8 +2,12 @@
 
 Feature visualization updates one small image variable per step, where the per-op dispatch of a
 general-purpose optimizer is a visible share of the step time on CPU. This optimizer has the
-two methods the render loop uses (``build`` and ``apply_gradients``) and the same update rule
-as Keras' Adam (epsilon-hat form). Any Keras optimizer can be passed instead.
+two methods the render loop uses (``build`` and ``apply_gradients``) and the update rule of the
+Adam paper: ε is added to the bias-corrected √v̂, not to √v (Keras' and TF1's "epsilon hat"
+form, where at step 1 ε weighs ~30× more). With ε = 1e-8 the update is then invariant to the
+objective's scale for every gradient above ~1e-6 — feature-visualization gradients are often
+1e-7..1e-4 — so neither the batch size nor a constant factor changes a render. Any Keras
+optimizer can be passed instead.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ class Adam:
     """Adam(learning_rate, beta_1, beta_2, epsilon) with fused per-variable updates."""
 
     def __init__(self, learning_rate: float = 0.05, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7):
+                 epsilon: float = 1e-8):
         self.learning_rate = float(learning_rate)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
         self._slots: dict[int, tuple[tf.Variable, tf.Variable]] = {}
@@ -48,9 +52,11 @@ class Adam:
         b1_power, b2_power = self._beta_powers
         b1_power.assign(b1_power * self.beta_1)
         b2_power.assign(b2_power * self.beta_2)
+        # ResourceApplyAdam adds its ε to √v; ε·√(1 − β2^t) there is ε added to √v̂ (the paper's form)
+        epsilon_hat = self.epsilon * tf.sqrt(1.0 - b2_power.read_value())
         for g, v in pairs:
             m, s = self._slots[id(v)]
             tf.raw_ops.ResourceApplyAdam(
                 var=v.handle, m=m.handle, v=s.handle, beta1_power=b1_power.read_value(),
                 beta2_power=b2_power.read_value(), lr=self.learning_rate, beta1=self.beta_1,
-                beta2=self.beta_2, epsilon=self.epsilon, grad=g)
+                beta2=self.beta_2, epsilon=epsilon_hat, grad=g)

@@ -43,31 +43,60 @@ class Param:
         return f"Param({self.description})"
 
 
-_DEFAULT_RNG: contextvars.ContextVar[np.random.Generator | None] = contextvars.ContextVar(
-    "lucid_atlas_param_rng", default=None)
+class _Seeding:
+    """A ``seeded`` block's seed, its images' ids, and one generator per image id."""
+
+    def __init__(self, seed: int, image_ids: Sequence[int] | None):
+        self.seed = int(seed)
+        self.image_ids = None if image_ids is None else [int(i) for i in image_ids]
+        self.generators: dict[int, np.random.Generator] = {}
+
+    def generator(self, image_id: int) -> np.random.Generator:
+        if image_id not in self.generators:
+            self.generators[image_id] = np.random.default_rng([self.seed, image_id])
+        return self.generators[image_id]
+
+
+_SEEDING: contextvars.ContextVar[_Seeding | None] = contextvars.ContextVar("lucid_atlas_param_seed", default=None)
 
 
 @contextlib.contextmanager
-def seeded(seed: int | None) -> Iterator[None]:
-    """Within this block, params created without an explicit seed draw from ``seed`` (reproducible)."""
-    token = _DEFAULT_RNG.set(None if seed is None else np.random.default_rng(seed))
+def seeded(seed: int | None, image_ids: Sequence[int] | None = None) -> Iterator[None]:
+    """Within this block, params created without an explicit seed draw from ``seed`` (reproducible).
+
+    Image i of a batch draws its initial noise from ``(seed, image_ids[i])`` alone (default id
+    ``i``), so an image starts the same whatever else is in its batch.
+    """
+    token = _SEEDING.set(None if seed is None else _Seeding(seed, image_ids))
     try:
         yield
     finally:
-        _DEFAULT_RNG.reset(token)
+        _SEEDING.reset(token)
 
 
-def _rng(seed: int | None) -> np.random.Generator:
-    if seed is None and _DEFAULT_RNG.get() is not None:
-        return _DEFAULT_RNG.get()
-    return np.random.default_rng(seed)
+def _image_generators(seed: int | None, batch: int) -> list[np.random.Generator]:
+    """One generator per image of a batch: from ``seed`` (ids 0..batch-1), the ``seeded`` block, or fresh."""
+    if seed is not None:
+        return [np.random.default_rng([int(seed), i]) for i in range(batch)]
+    state = _SEEDING.get()
+    if state is None:
+        return [np.random.default_rng() for _ in range(batch)]
+    ids = state.image_ids if state.image_ids is not None and len(state.image_ids) == batch else range(batch)
+    return [state.generator(i) for i in ids]
+
+
+def _normal(seed: int | None, shape: Sequence[int], batch_axis: int = 0) -> np.ndarray:
+    """Standard normal noise of ``shape`` whose slices along ``batch_axis`` come from each image's generator."""
+    shape = list(shape)
+    batch = shape.pop(batch_axis)
+    draws = [g.normal(size=shape) for g in _image_generators(seed, batch)]
+    return np.stack(draws, axis=batch_axis).astype(np.float32)
 
 
 def pixel_image(shape: Sequence[int], sd: float = 0.01, init: np.ndarray | None = None,
                 seed: int | None = None) -> Param:
     """Plain pixels [B, H, W, C] (unbounded; pass through :func:`to_valid_rgb`)."""
-    value = np.asarray(init, np.float32) if init is not None else (
-        _rng(seed).normal(size=shape) * sd).astype(np.float32)
+    value = np.asarray(init, np.float32) if init is not None else _normal(seed, shape) * np.float32(sd)
     var = tf.Variable(value, name="pixels")
     return Param(lambda: tf.identity(var), [var], f"pixels{tuple(shape)}", var, "pixels")
 
@@ -86,8 +115,7 @@ def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float 
     freqs = rfft2d_freqs(h, w)
     fh, fw = freqs.shape
     sd = sd or 0.01
-    spectrum = tf.Variable((sd * _rng(seed).normal(size=(2, b, ch, fh, fw))).astype(np.float32),
-                           name="spectrum")
+    spectrum = tf.Variable(np.float32(sd) * _normal(seed, (2, b, ch, fh, fw), batch_axis=1), name="spectrum")
     scale = 1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** decay_power
     # Lucid's ÷4 after the inverse FFT, folded into the (real, so cheaper than complex) scale.
     scale = tf.constant((scale * np.sqrt(w * h) / 4.0).astype(np.float32))
@@ -107,12 +135,13 @@ def laplacian_pyramid(shape: Sequence[int], n_levels: int = 4, sd: float | None 
                       seed: int | None = None) -> Param:
     """Sum of pixel images at 1, 1/2, 1/4, ... resolution, upsampled (unbounded)."""
     b, h, w, ch = shape
-    rng = _rng(seed)
+    generators = _image_generators(seed, b)
     sd = sd or 0.01
     levels = []
     for k in range(n_levels):
         k_size = max(1, h // 2 ** k), max(1, w // 2 ** k)
-        levels.append(tf.Variable((rng.normal(size=(b, *k_size, ch)) * sd).astype(np.float32)))
+        noise = np.stack([g.normal(size=(*k_size, ch)) for g in generators]) * sd
+        levels.append(tf.Variable(noise.astype(np.float32)))
 
     def render() -> tf.Tensor:
         return tf.add_n([tf.image.resize(v, (h, w), "bilinear") for v in levels]) / n_levels
@@ -123,7 +152,7 @@ def laplacian_pyramid(shape: Sequence[int], n_levels: int = 4, sd: float | None 
 def lowres_tensor(shape: Sequence[int], underlying_shape: Sequence[int], sd: float | None = None,
                   seed: int | None = None) -> Param:
     """A low-resolution variable bilinearly upsampled to ``shape`` (for smooth, coarse images)."""
-    var = tf.Variable((_rng(seed).normal(size=underlying_shape) * (sd or 0.01)).astype(np.float32))
+    var = tf.Variable(_normal(seed, underlying_shape) * np.float32(sd or 0.01))
     return Param(lambda: tf.image.resize(var, shape[1:3], "bilinear"), [var],
                  f"lowres{tuple(underlying_shape)}->{tuple(shape)}", None, "other")
 
@@ -212,13 +241,14 @@ def cppn(width: int, batch: int = 1, channels: int = 3, hidden: int = 24, layers
     Use a smaller learning rate than for images (Adam 0.005, as Lucid recommends).
     """
     height = height or width
-    rng = _rng(seed)
+    generators = _image_generators(seed, batch)
     r = 3.0 ** 0.5
     ys, xs = np.meshgrid(np.linspace(-r, r, height), np.linspace(-r, r, width), indexing="ij")
     coords = tf.constant(np.stack([xs, ys], -1)[None].astype(np.float32))
     weights, biases, fan_in = [], [], 2
     for _ in range(layers):
-        weights.append(tf.Variable(rng.normal(0, np.sqrt(1.0 / fan_in), (batch, fan_in, hidden)).astype(np.float32)))
+        draws = [g.normal(0, np.sqrt(1.0 / fan_in), (fan_in, hidden)) for g in generators]
+        weights.append(tf.Variable(np.stack(draws).astype(np.float32)))
         biases.append(tf.Variable(np.zeros((batch, 1, 1, hidden), np.float32)))
         fan_in = 2 * hidden  # the composite activation doubles the width
     w_out = tf.Variable(np.zeros((batch, fan_in, channels), np.float32))

@@ -1,5 +1,12 @@
 """The render loop: optimize a parameterized image so an objective goes up.
 
+What is optimized: the sum over the batch of each image's objective value (a batch-level
+scalar, such as ``diversity``, counts once per image, so the sum is B × Lucid's batch mean and
+Lucid objectives keep their meaning). With Adam's per-coefficient scaling and a negligible ε,
+each image's step then depends on its own value only: an image renders the same alone or in a
+batch of any size, and multiplying an objective by a constant changes nothing. Each image's
+initial noise and transform draws come from (seed, its image id), ids default to 0..B-1.
+
 One compiled step (``tf.function``, optionally XLA) does param → transforms → model → objective →
 gradients → Adam → optional Deep-Visualization image operators, and runs in chunks of steps
 inside a ``tf.while_loop`` (:class:`Step`). For the first ``relu_gradient_steps`` steps a twin
@@ -20,6 +27,7 @@ from tqdm.auto import tqdm
 
 from . import optimizers
 from . import param as param_lib
+from . import rng
 from . import transform as transform_lib
 from .objectives import Accessor, ObjectiveLike, as_objective
 from .regularizers import ImageOp
@@ -96,14 +104,16 @@ class Step:
 
     The steps run inside one ``tf.while_loop``, so the host dispatches once per call instead of
     once per step (the loop stays on the device on GPUs). ``counter`` (int64 variable) counts the
-    steps taken; each step's random transforms are seeded by ``(seed, counter)`` (``seed`` is an
-    int64 variable too), so a run is reproducible however it is cut into calls.
+    steps taken; image i's random transforms at each step are seeded by ``(seed, counter,
+    image_ids[i])`` (int64 variables too), so a run is reproducible however it is cut into calls
+    and an image's draws do not depend on the rest of its batch.
     """
 
-    def __init__(self, fn: Callable, counter: tf.Variable, seed: tf.Variable):
+    def __init__(self, fn: Callable, counter: tf.Variable, seed: tf.Variable, image_ids: tf.Variable):
         self._fn = fn
         self.counter = counter
         self.seed = seed
+        self.image_ids = image_ids
 
     def __call__(self, n: int = 1) -> tuple[tf.Tensor, tf.Tensor]:
         return self._fn(tf.constant(int(n), tf.int32))
@@ -111,7 +121,7 @@ class Step:
 
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
-              counter: tf.Variable | None = None) -> Step:
+              counter: tf.Variable | None = None, image_ids: tf.Variable | None = None) -> Step:
     """A compiled optimization :class:`Step`: param → transforms → model → objective → Adam.
 
     ``transforms`` is a list of transforms or one callable; for models with a fixed input size
@@ -131,16 +141,19 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
     counter = counter if counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
     base = seed if isinstance(seed, tf.Variable) else tf.Variable(int(seed) % (2 ** 31), dtype=tf.int64,
                                                                    trainable=False)
+    if image_ids is None:
+        image_ids = tf.Variable(tf.range(image_shape[0], dtype=tf.int64), trainable=False)
 
     def one_step():
         index = counter.assign_add(1)
-        seeds = tf.random.experimental.stateless_split(tf.cast(tf.stack([base, index]), tf.int32), 2)
+        seeds = rng.per_image(tf.stack([base, index]), image_ids)  # [B, 2]: each image's own draws
         images = param()
         with transform_lib.xla_compatible(jit_compile):
-            x = transform(to_model_rgb(images, seeds[0]), seeds[1])
+            x = transform(to_model_rgb(images, rng.fold(seeds, 0)), rng.fold(seeds, 1))
         acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
         value = objective.per_image(Accessor(model, acts, images))
-        grads = tf.gradients(-tf.reduce_mean(value), variables)
+        # the sum, not the mean: each image's gradient is its own, whatever the batch size
+        grads = tf.gradients(-tf.reduce_sum(value), variables)
         optimizer.apply_gradients(zip(grads, variables))
         if image_ops:
             var = param.image_variable
@@ -161,7 +174,7 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
             lambda i, *_: i < n, body, (tf.constant(0), tf.zeros([image_shape[0]]), means))
         return value, means.stack()
 
-    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter, base)
+    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter, base, image_ids)
 
 
 def _chunks(total: int, stops: Sequence[int], size: int) -> list[tuple[int, int]]:
@@ -200,21 +213,28 @@ class Renderer:
         self.relu_gradient_steps = relu_gradient_steps
         counter = tf.Variable(0, dtype=tf.int64, trainable=False)
         seed = tf.Variable(0, dtype=tf.int64, trainable=False)
-        options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=seed, counter=counter)
+        self.batch = int(self.param().shape[0])
+        self._image_ids = tf.Variable(tf.range(self.batch, dtype=tf.int64), trainable=False)
+        options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=seed, counter=counter,
+                       image_ids=self._image_ids)
         self._plain = make_step(model, self.objective, self.param, self.optimizer, transforms,
                                 redirect_relu=False, **options)
         self._redirected = (make_step(model, self.objective, self.param, self.optimizer, transforms,
                                       redirect_relu=True, **options) if relu_gradient_steps > 0 else self._plain)
         self._runs = 0
 
-    def _restart(self, seed: int) -> None:
-        """Fresh image (seeded), fresh optimizer state, step counter at zero."""
+    def _restart(self, seed: int, image_ids: Sequence[int] | None) -> None:
+        """Fresh image (seeded per image id), fresh optimizer state, step counter at zero."""
         if self._runs:
             if not hasattr(self.optimizer, "reset"):
                 raise ValueError("running a Renderer again needs an optimizer with reset(), such as "
                                  "lucid_atlas.optvis.optimizers.Adam; or make a new Renderer")
             self.optimizer.reset()
-        with param_lib.seeded(seed):
+        ids = list(range(self.batch)) if image_ids is None else [int(i) for i in image_ids]
+        if len(ids) != self.batch or min(ids) < 0:
+            raise ValueError(f"image_ids needs {self.batch} non-negative integers (one per image), got {len(ids)}")
+        self._image_ids.assign(np.asarray(ids, np.int64))
+        with param_lib.seeded(seed, ids):
             fresh = self._param_f()
         for var, value in zip(self.param.trainable_variables, fresh.trainable_variables):
             var.assign(value)
@@ -224,12 +244,16 @@ class Renderer:
 
     def run(self, thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
             callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None,
-            steps_per_call: int = 16) -> RenderResult:
-        """Optimize from a fresh image; the images at each threshold and their objective values."""
+            steps_per_call: int = 16, image_ids: Sequence[int] | None = None) -> RenderResult:
+        """Optimize from a fresh image; the images at each threshold and their objective values.
+
+        ``image_ids`` (one non-negative int per image, default 0..B-1) key each image's noise
+        and transforms: an image with the same seed and id renders the same in any batch.
+        """
         thresholds = sorted(int(t) for t in thresholds)
         if not thresholds or thresholds[0] < 1:
             raise ValueError("thresholds must be positive step counts, e.g. (64, 256)")
-        self._restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)))
+        self._restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)), image_ids)
         images, values, history = [], [], []
         label = desc or str(self.objective)
         label = label if len(label) <= 48 else label[:47] + "…"

@@ -1,9 +1,11 @@
 """Transforms: random, differentiable image perturbations that make visualizations robust.
 
 A transform is a callable ``t(images, seed) -> images`` on NHWC batches, where ``seed`` is a
-shape-[2] int32 tensor; all randomness is stateless, so a seeded render is reproducible and
-every transform works inside ``tf.function``. :func:`compose` chains transforms, splitting
-the seed so each gets its own stream.
+shape-[2] integer tensor (image i then draws from ``rng.per_image(seed, i)``) or one seed per
+image, shape [B, 2]. Every image draws its own jitter, scale and angle from its own seed, so an
+image is transformed the same alone or in a batch of any size; all randomness is stateless, so a
+seeded render is reproducible and every transform works inside ``tf.function``. :func:`compose`
+chains transforms, folding each image's seed so each transform gets its own stream.
 
 Geometric transforms (constant :func:`pad`, :func:`jitter`, :func:`random_scale`,
 :func:`random_rotate`, :func:`resize_to`) are :class:`Geometric` objects: alone each is one
@@ -21,6 +23,8 @@ from typing import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from . import rng
+
 Transform = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
 
@@ -37,15 +41,16 @@ def gaussian_blur(images: tf.Tensor, sigma: float = 1.0, radius: int | None = No
     return tf.nn.depthwise_conv2d(x, ky, [1, 1, 1, 1], "VALID")
 
 
-def _pick(values: Sequence[float], seed: tf.Tensor) -> tf.Tensor:
-    """One of ``values`` chosen uniformly at random (stateless)."""
+def _pick(values: Sequence[float], seeds: tf.Tensor) -> tf.Tensor:
+    """One of ``values`` per image, chosen uniformly at random from each image's seed: [B]."""
     table = tf.constant(np.asarray(values, np.float32))
-    idx = tf.random.stateless_uniform([], seed, 0, len(values), dtype=tf.int32)
+    idx = tf.minimum(tf.cast(rng.uniform(seeds) * len(values), tf.int32), len(values) - 1)
     return tf.gather(table, idx)
 
 
-# An affine step maps output pixel (x, y, 1) to input pixel coordinates: a 3×3 float matrix,
-# plus the output size [h, w] (int32). ``sample(seed, size) -> (matrix, new_size)``.
+# An affine step maps output pixel (x, y, 1) to input pixel coordinates: one 3×3 float matrix
+# per image, and the batch's common output size [h, w] (int32).
+# ``sample(seeds [B, 2], size) -> (matrices [B, 3, 3], new_size)``.
 AffineSampler = Callable[[tf.Tensor, tf.Tensor], tuple]
 
 
@@ -66,14 +71,23 @@ class Geometric:
         self.interpolation = interpolation
 
     def __call__(self, images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-        return warp_chain(images, [self], seed[None])
+        return warp_chain(images, [self], rng.batch_seeds(seed, tf.shape(images)[0])[None])
 
     def __repr__(self) -> str:
         return self.name
 
 
+def _affine(a, b, c, d, e, f) -> tf.Tensor:
+    """Matrices [..., 3, 3] with rows (a, b, c), (d, e, f), (0, 0, 1); arguments [B] or scalars."""
+    values = [tf.cast(v, tf.float32) for v in (a, b, c, d, e, f)]
+    shape = tf.shape(sum(values))
+    zero, one = tf.zeros(shape), tf.ones(shape)
+    rows = [tf.broadcast_to(v, shape) for v in values] + [zero, zero, one]
+    return tf.reshape(tf.stack(rows, -1), tf.concat([shape, [3, 3]], 0))
+
+
 def _translation(tx, ty) -> tf.Tensor:
-    return tf.stack([tf.stack([1.0, 0.0, tx]), tf.stack([0.0, 1.0, ty]), tf.constant([0.0, 0.0, 1.0])])
+    return _affine(1.0, 0.0, tx, 0.0, 1.0, ty)
 
 
 _GATHER_WARP: contextvars.ContextVar[bool] = contextvars.ContextVar("gather_warp", default=False)
@@ -207,16 +221,18 @@ def _projective(images, transforms, output_shape, fill_value: float, interpolati
 
 
 def warp_chain(images: tf.Tensor, steps: Sequence[Geometric], seeds: tf.Tensor) -> tf.Tensor:
-    """Apply geometric steps as one warp (outside the image: the first pad's color)."""
+    """Apply geometric steps as one warp per image (outside the image: the first pad's color).
+
+    ``seeds`` [len(steps), B, 2]: each step's per-image seeds.
+    """
     size = tf.shape(images)[1:3]
-    matrix = tf.eye(3)
+    matrix = tf.eye(3, batch_shape=tf.shape(images)[:1])
     for i, step in enumerate(steps):
         m, size = step.sample(seeds[i], size)
-        matrix = tf.matmul(matrix, m)
+        matrix = tf.matmul(matrix, tf.broadcast_to(m, tf.shape(matrix)))
     fills = [s.fill_value for s in steps if s.fill_value is not None]
-    transforms = tf.tile(_matrices_to_flat(matrix[None]), [tf.shape(images)[0], 1])
     nearest = any(s.interpolation == "nearest" for s in steps)
-    return _projective(images, transforms, size, float(fills[0]) if fills else 0.0,
+    return _projective(images, _matrices_to_flat(matrix), size, float(fills[0]) if fills else 0.0,
                        "NEAREST" if nearest else "BILINEAR")
 
 
@@ -237,11 +253,12 @@ def compose(*transforms: Transform) -> Transform:
     def composed(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
         if not flat:
             return images
-        seeds = tf.random.experimental.stateless_split(seed, len(flat))
+        per_image = rng.batch_seeds(seed, tf.shape(images)[0])
+        seeds = [rng.fold(per_image, k) for k in range(len(flat))]
         i = 0
         for group in groups:
             if isinstance(group[0], Geometric):
-                images = warp_chain(images, group, seeds[i:i + len(group)])
+                images = warp_chain(images, group, tf.stack(seeds[i:i + len(group)]))
             else:
                 images = group[0](images, seeds[i])
             i += len(group)
@@ -262,27 +279,36 @@ def pad(w: int, mode: str = "REFLECT", constant_value: float = 0.5) -> Transform
 
 
 def jitter(d: int) -> Transform:
-    """Random crop that removes ``d`` pixels in total from width and height (a random shift)."""
-    def sample(seed, size):
-        off = tf.cast(tf.random.stateless_uniform([2], seed, 0, d + 1, dtype=tf.int32), tf.float32)
-        return _translation(off[1], off[0]), size - d
+    """Random crop that removes ``d`` pixels in total from width and height (a random shift per image)."""
+    def sample(seeds, size):
+        off = tf.minimum(tf.floor(rng.uniform(seeds, [2]) * (d + 1)), float(d))
+        return _translation(off[:, 1], off[:, 0]), size - d
     return Geometric(sample, f"jitter({d})")
 
 
 def _scale_matrix(sy, sx) -> tf.Tensor:
     """Output→input map of a resize by (sy, sx), with half-pixel centers like tf.image.resize."""
-    return tf.stack([tf.stack([1.0 / sx, 0.0, 0.5 / sx - 0.5]),
-                     tf.stack([0.0, 1.0 / sy, 0.5 / sy - 0.5]),
-                     tf.constant([0.0, 0.0, 1.0])])
+    return _affine(1.0 / sx, 0.0, 0.5 / sx - 0.5, 0.0, 1.0 / sy, 0.5 / sy - 0.5)
 
 
 def random_scale(scales: Sequence[float]) -> Transform:
-    """Resize by a factor picked from ``scales`` (bilinear)."""
-    def sample(seed, size):
-        s = _pick(scales, seed)
-        new = tf.cast(tf.round(tf.cast(size, tf.float32) * s), tf.int32)
-        real = tf.cast(new, tf.float32) / tf.cast(size, tf.float32)
-        return _scale_matrix(real[0], real[1]), new
+    """Resize each image by its own factor picked from ``scales`` (bilinear), about its center.
+
+    The batch keeps one size, the input's times the median factor (Lucid resizes the whole
+    batch by one factor, so its size varies): images drawn larger are cropped to it, smaller
+    ones get a border of the fill.
+    """
+    nominal = float(np.median(np.asarray(list(scales), np.float32)))
+    scales = list(scales)
+
+    def sample(seeds, size):
+        s = _pick(scales, seeds)
+        old = tf.cast(size, tf.float32)
+        new = tf.cast(tf.round(old * nominal), tf.int32)
+        half_new, half_old = tf.cast(new, tf.float32) / 2.0, old / 2.0
+        # output pixel center (x + 0.5) maps to (x + 0.5 - new/2) / s + old/2 in input pixels
+        return _affine(1.0 / s, 0.0, (0.5 - half_new[1]) / s + half_old[1] - 0.5,
+                       0.0, 1.0 / s, (0.5 - half_new[0]) / s + half_old[0] - 0.5), new
     return Geometric(sample, f"random_scale({len(scales)} scales)")
 
 
@@ -290,9 +316,7 @@ def _rotation_matrix(radians, size) -> tf.Tensor:
     h, w = tf.cast(size[0], tf.float32), tf.cast(size[1], tf.float32)
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
     c, s = tf.cos(radians), tf.sin(radians)
-    return tf.stack([tf.stack([c, -s, cx - c * cx + s * cy]),
-                     tf.stack([s, c, cy - s * cx - c * cy]),
-                     tf.constant([0.0, 0.0, 1.0])])
+    return _affine(c, -s, cx - c * cx + s * cy, s, c, cy - s * cx - c * cy)
 
 
 def rotate(images: tf.Tensor, radians: tf.Tensor, fill_value: float = 0.0) -> tf.Tensor:
@@ -315,8 +339,10 @@ def random_rotate(angles: Sequence[float], units: str = "degrees", interpolation
     """
     factor = math.pi / 180.0 if units == "degrees" else 1.0
 
-    def sample(seed, size):
-        return _rotation_matrix(_pick(angles, seed) * factor, size), size
+    angles = list(angles)
+
+    def sample(seeds, size):
+        return _rotation_matrix(_pick(angles, seeds) * factor, size), size
     return Geometric(sample, f"random_rotate({len(angles)} angles)", interpolation=interpolation)
 
 
@@ -342,9 +368,8 @@ def collapse_alpha_random(sd: float = 0.5) -> Transform:
         if images.shape[-1] != 4:
             return images
         rgb, a = images[..., :3], images[..., 3:]
-        shape = tf.shape(rgb)
-        background = tf.clip_by_value(
-            0.5 + sd * tf.random.stateless_normal([shape[0], 1, 1, 3], seed), 0.0, 1.0)
+        seeds = rng.batch_seeds(seed, tf.shape(rgb)[0])
+        background = tf.clip_by_value(0.5 + sd * rng.normal(seeds, [1, 1, 3]), 0.0, 1.0)
         return a * rgb + (1 - a) * background
     return collapsed
 
@@ -352,7 +377,8 @@ def collapse_alpha_random(sd: float = 0.5) -> Transform:
 def uniform_noise(amount: float = 0.02) -> Transform:
     """Add uniform pixel noise in ±``amount``."""
     def noised(images, seed):
-        return images + tf.random.stateless_uniform(tf.shape(images), seed, -amount, amount)
+        seeds = rng.batch_seeds(seed, tf.shape(images)[0])
+        return images + (2.0 * rng.uniform(seeds, tf.shape(images)[1:]) - 1.0) * amount
     return noised
 
 
@@ -386,4 +412,39 @@ def atlas_transforms(size: int = 80) -> list[Transform]:
         random_scale([0.995 ** n for n in range(-5, 80)] + [0.998 ** n for n in 2 * list(range(20, 40))]),
         random_rotate(list(range(-20, 20)) + list(range(-10, 10)) + list(range(-5, 5)) + 5 * [0]),
         jitter(px(2)),
+    ]
+
+
+def _icon_px(size: int, reference: int):
+    """Pixel amounts given for a ``reference`` icon size, scaled to ``size`` (at least 1)."""
+    return lambda n: max(1, round(n * size / reference))
+
+
+def atlas_recipe_transforms(size: int = 80) -> list[Transform]:
+    """The transforms of Lucid's activation-atlas recipe (``recipes/activation_atlas/render.py``),
+    which rendered the published atlases: pad 16 (gray), jitters 4, 4, 8, 8, 8, scale 0.92–0.96,
+    rotate ±20°, jitter 2, then crop or pad (black) back to the icon size; amounts are for 80 px
+    icons and scale with ``size``. The model sees the whole icon, shifted about."""
+    px = _icon_px(size, 80)
+    return [
+        pad(px(16), mode="constant", constant_value=0.5),
+        jitter(px(4)), jitter(px(4)), jitter(px(8)), jitter(px(8)), jitter(px(8)),
+        random_scale([0.998 ** n for n in range(20, 40)]),
+        random_rotate(list(range(-20, 20)) + list(range(-10, 10)) + list(range(-5, 5)) + 5 * [0]),
+        jitter(px(2)),
+        crop_or_pad_to(size, size),
+    ]
+
+
+def wide_transforms(size: int = 64) -> list[Transform]:
+    """Stronger transformation robustness for icons: pad 4, jitter 6, scale 0.8–1.6, rotate ±15°,
+    jitter 3 (amounts for 64 px icons, scaled with ``size``). Each image is zoomed by its own
+    factor on a canvas 1.2× the icon (the median factor), so parts and whole objects both pay."""
+    px = _icon_px(size, 64)
+    return [
+        pad(px(4), mode="constant", constant_value=0.5),
+        jitter(px(6)),
+        random_scale([0.8 + 0.05 * k for k in range(17)]),
+        random_rotate(list(range(-15, 16))),
+        jitter(px(3)),
     ]

@@ -24,6 +24,32 @@ def test_contract_two_thresholds_batch_of_two(lite0):
     assert np.abs(out[1][0] - out[1][1]).mean() > 1e-3  # diversity: the two images differ
 
 
+def _first_of_batch(model, direction, n, scale=1.0, image_ids=None):
+    """Image 0 (the given direction) of a batch of ``n`` atlas-style renders, 8 steps."""
+    from lucid_atlas.optvis import transform
+
+    depth = model.layer("block12_expanded").depth
+    dirs = np.abs(np.random.default_rng(n).normal(size=(n, depth))).astype(np.float32)
+    dirs[0] = direction
+    obj = objectives.direction_cossim("block12_expanded", dirs, 4.0) * scale
+    renderer = render.Renderer(model, obj, lambda: param.image(48, batch=n), transforms=transform.atlas_transforms(48))
+    return renderer.run((8,), seed=5, progress=False, image_ids=image_ids).images[-1][0]
+
+
+@pytest.mark.slow
+def test_an_image_renders_the_same_alone_or_in_any_batch_and_at_any_scale(lite0):
+    """Per-image gradients, noise and transforms: batch is a speed setting, and a constant factor on the
+    objective changes nothing (Adam with ε on the bias-corrected √v̂)."""
+    direction = np.abs(np.random.default_rng(0).normal(size=lite0.layer("block12_expanded").depth)).astype(np.float32)
+    alone = _first_of_batch(lite0, direction, 1)
+    assert np.abs(alone - _first_of_batch(lite0, direction, 16)).max() < 0.01
+    assert np.abs(alone - _first_of_batch(lite0, direction, 96)).max() < 0.01
+    assert np.abs(alone - _first_of_batch(lite0, direction, 1, scale=100.0)).max() < 0.01
+    # the image id, not the place in the batch, keys the draws
+    other_id = _first_of_batch(lite0, direction, 1, image_ids=[7])
+    assert np.abs(alone - other_id).max() > 0.05
+
+
 def test_objective_rises_and_seed_reproduces(lite0):
     kw = dict(param_f=lambda: param.image(48), thresholds=(8, 24), progress=False, seed=7)
     a = render.render(lite0, f"{LAYER}:3", **kw)

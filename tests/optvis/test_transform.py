@@ -37,8 +37,30 @@ def test_standard_transforms_seeded_and_random():
     x = _img()
     a, b = f(x, seed(1)).numpy(), f(x, seed(1)).numpy()
     np.testing.assert_array_equal(a, b)
-    shapes = {f(x, seed(i)).shape[1:3] for i in range(12)}
-    assert len(shapes) > 1  # random scale changes the size
+    c = f(x, seed(2)).numpy()
+    assert np.abs(a - c).mean() > 1e-3  # another seed, another draw
+    assert np.abs(a[0] - a[1]).mean() > 1e-3  # each image draws its own jitter, scale and angle
+
+
+def test_an_image_is_transformed_the_same_alone_or_in_a_batch():
+    """Image i's draws come from (seed, i): the same alone (given per-image seeds) or among others."""
+    from lucid_atlas.optvis import rng
+
+    f = T.compose(*T.standard_transforms(), T.collapse_alpha_random(), T.uniform_noise(0.05))
+    x = tf.concat([_img(5), tf.ones([5, 32, 32, 1]) * 0.5], -1)  # RGBA
+    seeds = rng.batch_seeds(seed(4, 2), 5)
+    batch = f(x, seeds).numpy()
+    alone = f(x[3:4], seeds[3:4]).numpy()
+    np.testing.assert_allclose(batch[3:4], alone, atol=1e-6)
+    np.testing.assert_allclose(f(x, seed(4, 2)).numpy(), batch, atol=1e-6)  # [2] seed = per-image seeds
+
+
+def test_random_scale_zooms_each_image_on_a_common_canvas():
+    x = _img(8, 40, 40)
+    out = T.random_scale([0.5, 1.0, 2.0])(x, seed(3)).numpy()
+    assert out.shape == (8, 40, 40, 3)  # the median factor keeps the size
+    differs = [np.abs(out[i] - x.numpy()[i]).mean() > 1e-3 for i in range(8)]
+    assert any(differs) and not all(differs)  # some images drew factor 1, others zoomed
 
 
 def test_rotate_zero_is_identity_and_ninety_turns():

@@ -1,0 +1,109 @@
+"""Icon-recipe ablations: re-render the same atlas cells with several icon settings, then judge each.
+
+    python benchmarks/bench_icons.py --atlas out/atlas1000 --grid 20 --sample 64 \
+        --variant notebook:notebook --variant published:published \
+        --variant wide2:default,transforms=wide,cossim_pow=2 --json
+
+A variant is ``name:preset[,field=value...]`` (fields of ``IconSettings``). Every variant renders the
+same cells (a seeded sample of the grid's non-empty cells, or all with ``--sample 0``) from the
+atlas's saved directions, whitened as the atlas was, into ``out/bench_icons/<name>/`` (icons and a
+labelled sheet to look at), timed. Only after every variant is rendered is the judge loaded
+(bench_quality's figures: mean top-1, share ≥ 0.5, label hit@5 vs shuffled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_quality  # noqa: E402
+
+
+def parse_variant(text: str):
+    """``name:preset[,field=value...]`` -> (name, IconSettings)."""
+    from lucid_atlas.atlas.render import IconSettings
+
+    name, _, spec = text.partition(":")
+    preset, *pairs = (spec or "default").split(",")
+    fields = {f.name: f.type for f in dataclasses.fields(IconSettings)}
+    changes = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in fields:
+            raise SystemExit(f"unknown IconSettings field '{key}': {', '.join(fields)}")
+        kind = {"int": int, "float": float}.get(str(fields[key]), str)
+        changes[key] = kind(value)
+    return name, IconSettings.preset(preset, **changes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--atlas", required=True, help="atlas folder (activations/, atlas_<n>.json, _directions.npz)")
+    p.add_argument("--grid", type=int, default=20)
+    p.add_argument("--sample", type=int, default=64, help="cells rendered per variant (0 = all)")
+    p.add_argument("--variant", action="append", required=True, help="name:preset[,field=value...]")
+    p.add_argument("--batch", type=int, help="cells per batch for every variant (speed only)")
+    p.add_argument("--out", default="out/bench_icons")
+    p.add_argument("--judge", default="efficientnet_lite2")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+
+    from lucid_atlas import models
+    from lucid_atlas.atlas import collect, layout
+    from lucid_atlas.atlas.grid import Cell
+    from lucid_atlas.atlas.render import render_cells
+    from lucid_atlas.io import sheets
+
+    with open(os.path.join(args.atlas, f"atlas_{args.grid}.json")) as f:
+        meta = json.load(f)
+    saved = np.load(os.path.join(args.atlas, f"atlas_{args.grid}_directions.npz"))
+    directions = {(int(r), int(c)): d for r, c, d in zip(saved["rows"], saved["cols"], saved["directions"])}
+    cells_meta = [c for c in meta["cells"] if (c["row"], c["col"]) in directions]
+    if args.sample:
+        pick = np.random.default_rng(args.seed).permutation(len(cells_meta))[:args.sample]
+        cells_meta = [cells_meta[i] for i in sorted(pick)]
+    cells = [Cell(c["row"], c["col"], c["count"], directions[(c["row"], c["col"])]) for c in cells_meta]
+    classes = [[t["index"] for t in c["top_classes"]] for c in cells_meta]
+    whitening = layout.whitening_matrix(collect.load_activations(os.path.join(args.atlas, "activations")).vectors)
+    model = models.load(meta["model"])
+
+    rendered = []
+    for text in args.variant:
+        name, icons = parse_variant(text)
+        if args.batch:
+            icons = dataclasses.replace(icons, batch=args.batch)
+        folder = os.path.join(args.out, name)
+        start = time.perf_counter()
+        images = render_cells(model, meta["layer"], cells, folder, icons, whitening)
+        seconds = time.perf_counter() - start
+        sheets.save_contact_sheet([images[(c.row, c.col)] for c in cells], os.path.join(args.out, f"{name}.png"),
+                                  captions=[c["top_classes"][0]["label"][:14] for c in cells_meta])
+        rendered.append((name, icons, [images[(c.row, c.col)] for c in cells], seconds))
+
+    judge = bench_quality.Judge(args.judge)  # loaded only now: it takes no part in rendering
+    rows = []
+    for name, icons, images, seconds in rendered:
+        probs = judge.probabilities(images)
+        rows.append({"variant": name, "icons": dataclasses.asdict(icons), "cells": len(images),
+                     **bench_quality.confidence(probs), **bench_quality.label_agreement(probs, classes),
+                     "render_seconds": round(seconds, 1)})
+    summary = {"atlas": args.atlas, "grid": args.grid, "sample": len(cells), "judge": args.judge, "rows": rows}
+    if args.json:
+        print(json.dumps(summary))
+    for row in rows:
+        print(f"{row['variant']:>14}: mean top-1 {row['mean_top1']:.3f}, ≥0.5 {row['share_ge_0_5']:.1%}, "
+              f"label hit@5 {row['label_hit5']:.3f} (shuffled {row['label_hit5_shuffled']:.3f}), "
+              f"{row['render_seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

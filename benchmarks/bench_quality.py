@@ -1,0 +1,206 @@
+"""How readable are our feature visualizations? Judged by a model that takes no part in rendering.
+
+    python benchmarks/bench_quality.py --atlas out/atlas1000 [--atlas other/folder ...] --json
+    python benchmarks/bench_quality.py --picture some_atlas.png --grid 20 --json
+    python benchmarks/bench_quality.py --classes --json      # class-logit renders of 25 classes
+
+* Atlas pictures (``atlas_<n>.png`` of each ``--atlas`` folder, any ``--picture``, and the published
+  InceptionV1 mixed4c 20×20 atlas when ``../shared/published`` exists) are cut into n×n tiles, empty
+  (white) tiles skipped, every tile resized to ``--judge-size`` px (bicubic) and classified by the
+  judge (default efficientnet_lite2, ``pip install 'lucid-atlas[lite12]'``): mean top-1 probability,
+  share of tiles with top-1 ≥ 0.5, median entropy (nats).
+* Atlas folders also get label agreement: the share of cells whose tile's judge top-5 contains one of
+  the cell's three commonest classes (from ``atlas_<n>.json``), next to the same with the cells'
+  class lists shuffled (mean of 20 shuffles), and the render seconds from ``summary.json``.
+* ``--classes``: the render model's class logit rendered for 25 fixed classes with the default
+  render settings; judge top-1/top-5 accuracy (MACO's "transferability").
+
+The judge is loaded only here, after the pictures exist: it never takes part in making them.
+Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PUBLISHED = os.path.join(os.path.dirname(REPO), "shared", "published", "inceptionv1_mixed4c_20x20.jpg")
+# 25 classes across the hierarchy (animals, plants, food, objects, scenes), fixed for comparability
+CLASSES = ["goldfish", "great white shark", "cock", "ostrich", "bald eagle", "tree frog", "green mamba",
+           "flamingo", "king penguin", "golden retriever", "Siberian husky", "tabby", "tiger", "zebra",
+           "monarch", "daisy", "strawberry", "pineapple", "broccoli", "pizza", "volcano", "lighthouse",
+           "school bus", "acoustic guitar", "pretzel"]
+
+
+class Judge:
+    """A zoo classifier that scores pictures: softmax probabilities of tiles resized to ``size`` px."""
+
+    def __init__(self, name: str, size: int = 224):
+        from lucid_atlas import models
+
+        self.model = models.load(name)
+        self.name, self.size = name, size
+
+    def probabilities(self, tiles: list[np.ndarray]) -> np.ndarray:
+        """[N, classes] softmax probabilities for uint8 or [0, 1] RGB tiles of any size."""
+        import tensorflow as tf
+
+        batch = []
+        for tile in tiles:
+            img = Image.fromarray(tile if tile.dtype == np.uint8 else (np.clip(tile, 0, 1) * 255).astype(np.uint8))
+            batch.append(np.asarray(img.convert("RGB").resize((self.size, self.size), Image.BICUBIC), np.float32) / 255)
+        if not batch:
+            return np.zeros((0, len(self.model.labels)), np.float32)
+        logits = self.model.predict(np.stack(batch), batch_size=32)
+        return tf.nn.softmax(logits).numpy()
+
+
+def cut_tiles(picture: str, grid: int) -> dict[tuple[int, int], np.ndarray]:
+    """Non-empty tiles of an n×n atlas picture, keyed by (row, col); white or flat tiles are empty."""
+    img = np.asarray(Image.open(picture).convert("RGB"))
+    th, tw = img.shape[0] // grid, img.shape[1] // grid
+    tiles = {}
+    for r in range(grid):
+        for c in range(grid):
+            tile = img[r * th:(r + 1) * th, c * tw:(c + 1) * tw]
+            if tile.std() < 2.0 and tile.mean() > 240:  # blank canvas
+                continue
+            tiles[(r, c)] = tile
+    return tiles
+
+
+def confidence(probs: np.ndarray) -> dict:
+    """Mean top-1 probability, share ≥ 0.5, median entropy of the judge's softmax rows."""
+    top1 = probs.max(axis=1)
+    entropy = -(probs * np.log(np.clip(probs, 1e-12, 1))).sum(axis=1)
+    return {"tiles": int(len(probs)), "mean_top1": round(float(top1.mean()), 4),
+            "share_ge_0_5": round(float((top1 >= 0.5).mean()), 4),
+            "median_entropy": round(float(np.median(entropy)), 3)}
+
+
+def label_agreement(probs: np.ndarray, cell_classes: list[list[int]], shuffles: int = 20, seed: int = 0) -> dict:
+    """Share of cells whose judge top-5 holds one of their three commonest classes; and shuffled."""
+    top5 = np.argsort(-probs, axis=1)[:, :5]
+
+    def hit_rate(classes):
+        return float(np.mean([bool(set(t) & set(c[:3])) for t, c in zip(top5, classes)]))
+
+    rng = np.random.default_rng(seed)
+    shuffled = [hit_rate([cell_classes[i] for i in rng.permutation(len(cell_classes))]) for _ in range(shuffles)]
+    return {"label_hit5": round(hit_rate(cell_classes), 4), "label_hit5_shuffled": round(float(np.mean(shuffled)), 4)}
+
+
+def judge_atlas_folder(judge: Judge, folder: str) -> list[dict]:
+    """Every ``atlas_<n>.png`` of an atlas folder: confidence and label agreement, per grid."""
+    rows = []
+    summary_path = os.path.join(folder, "summary.json")
+    seconds = None
+    if os.path.exists(summary_path):
+        with open(summary_path) as f:
+            seconds = json.load(f).get("stage_seconds", {}).get("render")
+    for path in sorted(glob.glob(os.path.join(folder, "atlas_*.json"))):
+        stem = os.path.basename(path)[:-5]
+        if not stem.removeprefix("atlas_").isdigit():
+            continue
+        with open(path) as f:
+            meta = json.load(f)
+        grid = int(meta["grid"])
+        tiles = cut_tiles(os.path.join(folder, stem + ".png"), grid)
+        cells = [c for c in meta["cells"] if (c["row"], c["col"]) in tiles]
+        probs = judge.probabilities([tiles[(c["row"], c["col"])] for c in cells])
+        row = {"source": folder, "grid": grid, "icons": meta.get("icons"), **confidence(probs),
+               **label_agreement(probs, [[t["index"] for t in c["top_classes"]] for c in cells])}
+        row["render_seconds"] = seconds
+        rows.append(row)
+    return rows
+
+
+def judge_picture(judge: Judge, picture: str, grid: int) -> dict:
+    """A bare atlas picture (e.g. the published one): confidence over its non-empty tiles."""
+    tiles = cut_tiles(picture, grid)
+    return {"source": picture, "grid": grid, **confidence(judge.probabilities(list(tiles.values())))}
+
+
+def class_renders(model_name: str, size: int, steps: int, seed: int) -> tuple[list[str], np.ndarray, float]:
+    """Class-logit feature visualizations of ``CLASSES`` by the render model (not the judge)."""
+    from lucid_atlas import models
+    from lucid_atlas.optvis import objectives, param, render
+
+    model = models.load(model_name)
+    indices = [model.class_index(c) for c in CLASSES]
+    start = time.perf_counter()
+    images = []
+    for k, idx in enumerate(indices):
+        result = render.render(model, objectives.class_logit(idx), lambda: param.image(size), thresholds=(steps,),
+                               seed=seed + k, progress=False)
+        images.append(result.images[-1][0])
+    return [model.labels[i] for i in indices], np.stack(images), time.perf_counter() - start
+
+
+def judge_classes(judge: Judge, args) -> dict:
+    names, images, seconds = class_renders(args.model, args.class_size, args.class_steps, args.seed)
+    if args.save_classes:
+        from lucid_atlas.io import sheets
+
+        sheets.save_contact_sheet(list(images), args.save_classes, captions=names)
+    probs = judge.probabilities(list(images))
+    truth = [judge.model.class_index(n) for n in names]
+    top5 = np.argsort(-probs, axis=1)[:, :5]
+    return {"source": f"class_logit renders of {len(names)} classes by {args.model}",
+            "size": args.class_size, "steps": args.class_steps, **confidence(probs),
+            "top1_accuracy": round(float(np.mean(top5[:, 0] == truth)), 4),
+            "top5_accuracy": round(float(np.mean([t in row for t, row in zip(truth, top5)])), 4),
+            "render_seconds": round(seconds, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--atlas", action="append", default=[], help="atlas folder (repeatable)")
+    p.add_argument("--picture", action="append", default=[], help="atlas picture (repeatable; needs --grid)")
+    p.add_argument("--grid", type=int, default=20, help="tiles per side of --picture")
+    p.add_argument("--judge", default="efficientnet_lite2", help="zoo model that judges (default: %(default)s)")
+    p.add_argument("--judge-size", type=int, default=224, help="tile side fed to the judge (px)")
+    p.add_argument("--no-published", action="store_true", help="skip the published atlas")
+    p.add_argument("--classes", action="store_true", help="also judge class-logit renders of 25 classes")
+    p.add_argument("--model", default="efficientnet_lite0", help="render model for --classes")
+    p.add_argument("--class-size", type=int, default=128)
+    p.add_argument("--class-steps", type=int, default=256)
+    p.add_argument("--save-classes", help="write the class renders as a labelled sheet (PNG)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON line")
+    args = p.parse_args(argv)
+
+    judge = Judge(args.judge, args.judge_size)
+    rows = []
+    if not args.no_published and os.path.exists(PUBLISHED):
+        rows.append({**judge_picture(judge, PUBLISHED, 20), "source": "published InceptionV1 mixed4c"})
+    for folder in args.atlas:
+        rows.extend(judge_atlas_folder(judge, folder))
+    for picture in args.picture:
+        rows.append(judge_picture(judge, picture, args.grid))
+    if args.classes:
+        rows.append(judge_classes(judge, args))
+    summary = {"judge": args.judge, "judge_size": args.judge_size, "rows": rows}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for row in rows:
+            print(f"{row['source']} grid {row.get('grid', '-')}: mean top-1 {row['mean_top1']:.3f}, "
+                  f"≥0.5 {row['share_ge_0_5']:.1%}, entropy {row['median_entropy']:.2f}"
+                  + (f", label hit@5 {row['label_hit5']:.3f} (shuffled {row['label_hit5_shuffled']:.3f})"
+                     if "label_hit5" in row else "")
+                  + (f", top-1/top-5 acc {row['top1_accuracy']:.2f}/{row['top5_accuracy']:.2f}"
+                     if "top1_accuracy" in row else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
