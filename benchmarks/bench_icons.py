@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--atlas", required=True, help="atlas folder (activations/, atlas_<n>.json, _directions.npz)")
     p.add_argument("--grid", type=int, default=20)
     p.add_argument("--sample", type=int, default=64, help="cells rendered per variant (0 = all)")
-    p.add_argument("--variant", action="append", required=True, help="name:preset[,field=value...]")
+    p.add_argument("--variant", action="append", default=[], help="name:preset[,field=value...]")
+    p.add_argument("--existing", action="append", default=[], help="name=folder of icons already rendered "
+                   "(r###_c###.png, e.g. an older atlas's icons_20), judged on the same cells")
     p.add_argument("--batch", type=int, help="cells per batch for every variant (speed only)")
     p.add_argument("--out", default="out/bench_icons")
     p.add_argument("--judge", default="efficientnet_lite2")
@@ -59,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     from lucid_atlas import models
     from lucid_atlas.atlas import collect, layout
     from lucid_atlas.atlas.grid import Cell
-    from lucid_atlas.atlas.render import render_cells
+    from lucid_atlas.atlas.render import icon_path, render_cells
     from lucid_atlas.io import sheets
+    from PIL import Image
 
     with open(os.path.join(args.atlas, f"atlas_{args.grid}.json")) as f:
         meta = json.load(f)
@@ -76,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     model = models.load(meta["model"])
 
     rendered = []
+    for text in args.existing:
+        name, _, folder = text.partition("=")
+        images = [np.asarray(Image.open(icon_path(folder, c)).convert("RGB"), np.float32) / 255 for c in cells]
+        rendered.append((name, None, images, None))
     for text in args.variant:
         name, icons = parse_variant(text)
         if args.batch:
@@ -92,16 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, icons, images, seconds in rendered:
         probs = judge.probabilities(images)
-        rows.append({"variant": name, "icons": dataclasses.asdict(icons), "cells": len(images),
+        rows.append({"variant": name, "icons": dataclasses.asdict(icons) if icons else None, "cells": len(images),
                      **bench_quality.confidence(probs), **bench_quality.label_agreement(probs, classes),
-                     "render_seconds": round(seconds, 1)})
+                     "render_seconds": None if seconds is None else round(seconds, 1)})
     summary = {"atlas": args.atlas, "grid": args.grid, "sample": len(cells), "judge": args.judge, "rows": rows}
     if args.json:
         print(json.dumps(summary))
     for row in rows:
         print(f"{row['variant']:>14}: mean top-1 {row['mean_top1']:.3f}, ≥0.5 {row['share_ge_0_5']:.1%}, "
               f"label hit@5 {row['label_hit5']:.3f} (shuffled {row['label_hit5_shuffled']:.3f}), "
-              f"{row['render_seconds']:.0f} s", file=sys.stderr)
+              f"{row['render_seconds'] if row['render_seconds'] is not None else '-'} s", file=sys.stderr)
     return 0
 
 

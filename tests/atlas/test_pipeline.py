@@ -38,6 +38,30 @@ def test_tries_keep_the_best(tiny_model, tmp_path):
     assert len(icons) == 2
 
 
+def test_an_icon_does_not_depend_on_its_batch(tiny_model, tmp_path):
+    """--batch is a speed setting: each icon's noise, transforms and gradient are its own."""
+    cells = _cells()
+    one = render_cells(tiny_model, "feat", cells, str(tmp_path / "b1"), IconSettings(24, 6, batch=1), progress=False)
+    many = render_cells(tiny_model, "feat", cells, str(tmp_path / "b5"), IconSettings(24, 6, batch=5), progress=False)
+    for key in one:
+        assert np.abs(one[key] - many[key]).max() <= 2 / 255  # PNG rounding
+    assert np.abs(one[(0, 0)] - one[(0, 2)]).mean() > 0.01  # cells differ
+
+
+def test_icon_presets():
+    published = IconSettings.published()
+    assert (published.size, published.steps, published.tries, published.cossim_pow) == (80, 1024, 4, 2.0)
+    assert published.transforms == "published" and published.objective == "recipe" and published.boundary > 0
+    assert IconSettings.preset("notebook", steps=8).steps == 8
+    for bad in (dict(transforms="fancy"), dict(objective="logit"), dict(batch=0)):
+        try:
+            IconSettings(**bad)
+        except ValueError as exc:
+            assert str(exc)
+        else:
+            raise AssertionError(f"{bad} accepted")
+
+
 def test_atlas_image_places_icons(tmp_path):
     cells = [grid.Cell(0, 1, 3, np.zeros(2)), grid.Cell(2, 0, 9, np.zeros(2))]
     icons = {(0, 1): np.zeros((8, 8, 3)), (2, 0): np.ones((8, 8, 3)) * np.array([1.0, 0, 0])}
