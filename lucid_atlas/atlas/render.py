@@ -22,7 +22,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..io import sheets, storage
-from ..optvis import objectives, param, transform
+from ..optvis import objectives, optimizers, param, transform
 from ..optvis.render import Renderer
 from .executors import make_executor
 from .grid import Cell
@@ -39,8 +39,8 @@ ICON_OBJECTIVES = ("cossim", "recipe")
 class IconSettings:
     """How icons are rendered: size (px), steps, tries (best kept), cells per batch (speed only),
     cosine power, seed, transform set (``ICON_TRANSFORMS``), objective (``cossim``: dot ×
-    max(0.1, cos)^pow; ``recipe``: Lucid's recipe formula) and the weight of Lucid's
-    ``penalize_boundary_complexity`` (``boundary_width`` px border; 0 = off)."""
+    max(0.1, cos)^pow; ``recipe``: Lucid's recipe formula), the weight of Lucid's
+    ``penalize_boundary_complexity`` (``boundary_width`` px border; 0 = off), Adam's learning rate, the Fourier param's 1/f^decay."""
 
     # the default: measured best on EfficientNet-Lite0 by an independent judge (README, bench_icons)
     size: int = 80
@@ -53,6 +53,8 @@ class IconSettings:
     objective: str = "cossim"
     boundary: float = 0.0
     boundary_width: int = 5
+    learning_rate: float = 0.05
+    decay_power: float = 1.25
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:
@@ -65,14 +67,15 @@ class IconSettings:
     @classmethod
     def notebook(cls, **changes) -> "IconSettings":
         """The Activation Atlas notebook's icons: cos⁴, its transforms, 64 px, 256 steps, one try."""
-        return cls(**{**dict(size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook"), **changes})
+        return cls(**{**dict(size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook", decay_power=1.0),
+                      **changes})
 
     @classmethod
     def published(cls, **changes) -> "IconSettings":
         """The recipe that rendered the published atlases (Lucid ``recipes/activation_atlas``):
         80 px, 1024 steps, 4 tries, its objective with cos², its transforms, border penalty w=5."""
         return cls(**{**dict(size=80, steps=1024, tries=4, cossim_pow=2.0, transforms="published",
-                             objective="recipe", boundary=1.0, boundary_width=5), **changes})
+                             objective="recipe", boundary=1.0, boundary_width=5, decay_power=1.0), **changes})
 
     @classmethod
     def preset(cls, name: str, **changes) -> "IconSettings":
@@ -155,12 +158,14 @@ class IconRenderer:
         white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
         # what the compiled steps depend on (steps, seed and image ids are per run)
         key = (id(model), job.layer, n, s.size, s.cossim_pow, s.transforms, s.objective, s.boundary,
-               s.boundary_width, None if white is None else hash(white.tobytes()))
+               s.boundary_width, s.learning_rate, s.decay_power, None if white is None else hash(white.tobytes()))
         if key not in self._renderers:
             depth = model.layer(job.layer).depth
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
             renderer = Renderer(model, s.objective_for(job.layer, directions, white),
-                                lambda: param.image(s.size, batch=n), transforms=s.transform_list())
+                                lambda: param.image(s.size, batch=n, decay_power=s.decay_power),
+                                optimizers.Adam(s.learning_rate),
+                                transforms=s.transform_list())
             self._renderers[key] = (renderer, directions)
         return self._renderers[key]
 

@@ -110,7 +110,10 @@ def rfft2d_freqs(h: int, w: int) -> np.ndarray:
 
 def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float = 1.0,
               seed: int | None = None) -> Param:
-    """Lucid's Fourier parameterization: spectrum scaled by 1/f^decay, image ÷ 4 (unbounded)."""
+    """Lucid's Fourier parameterization: spectrum scaled by 1/f^decay, image ÷ 4 (unbounded).
+
+    A ``decay_power`` above 1 (as in Lucid, unnormalized) favours low frequencies: smoother,
+    larger shapes and, since the lowest frequencies gain most, more contrast."""
     b, h, w, ch = shape
     freqs = rfft2d_freqs(h, w)
     fh, fw = freqs.shape
@@ -189,16 +192,17 @@ def _clip_with_gradient(t: tf.Tensor):
 
 def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None, decorrelate: bool = True,
           fft: bool = True, alpha: bool = False, channels: int | None = None, sigmoid: bool = True,
-          seed: int | None = None, jit_compile: bool = True) -> Param:
+          seed: int | None = None, jit_compile: bool = True, decay_power: float = 1.0) -> Param:
     """Lucid's default image parameterization: [batch, h, w, channels] in [0, 1].
 
     ``channels`` defaults to 3 (4 with ``alpha``); 1 gives grayscale, which the render loop
-    repeats to RGB for the model. ``jit_compile`` runs it as one XLA kernel.
+    repeats to RGB for the model. ``jit_compile`` runs it as one XLA kernel. ``decay_power``: the
+    Fourier spectrum's 1/f^decay scale (Lucid: 1; larger favours smoother images).
     """
     h = h or w
     ch = channels or (4 if alpha else 3)
-    raw = fft_image([batch, h, w, ch], sd, seed=seed) if fft else pixel_image([batch, h, w, ch], sd or 0.01,
-                                                                                 seed=seed)
+    raw = (fft_image([batch, h, w, ch], sd, decay_power=decay_power, seed=seed) if fft
+           else pixel_image([batch, h, w, ch], sd or 0.01, seed=seed))
     zero_is_gray = sigmoid or (decorrelate and ch >= 3)
     return Param(lambda: to_valid_rgb(raw(), decorrelate and ch >= 3, sigmoid), raw.trainable_variables,
                  f"image({w}x{h}, batch={batch}, fft={fft}, decorrelate={decorrelate}, channels={ch})",
