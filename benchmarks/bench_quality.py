@@ -36,7 +36,7 @@ PUBLISHED = os.path.join(os.path.dirname(REPO), "shared", "published", "inceptio
 # 25 classes across the hierarchy (animals, plants, food, objects, scenes), fixed for comparability
 CLASSES = ["goldfish", "great white shark", "cock", "ostrich", "bald eagle", "tree frog", "green mamba",
            "flamingo", "king penguin", "golden retriever", "Siberian husky", "tabby", "tiger", "zebra",
-           "monarch", "daisy", "strawberry", "pineapple", "broccoli", "pizza", "volcano", "lighthouse",
+           "monarch", "daisy", "strawberry", "pineapple", "broccoli", "pizza", "volcano", "beacon",
            "school bus", "acoustic guitar", "pretzel"]
 
 
