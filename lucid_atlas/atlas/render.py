@@ -12,6 +12,7 @@ resumed run never renders a cell twice.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from dataclasses import dataclass
@@ -40,7 +41,8 @@ class IconSettings:
     """How icons are rendered: size (px), steps, tries (best kept), cells per batch (speed only),
     cosine power, seed, transform set (``ICON_TRANSFORMS``), objective (``cossim``: dot ×
     max(0.1, cos)^pow; ``recipe``: Lucid's recipe formula), the weight of Lucid's
-    ``penalize_boundary_complexity`` (``boundary_width`` px border; 0 = off), Adam's learning rate, the Fourier param's 1/f^decay."""
+    ``penalize_boundary_complexity`` (``boundary_width`` px border; 0 = off), Adam's learning rate
+    and the Fourier spectrum's 1/f^decay."""
 
     # the default: measured best on EfficientNet-Lite0 by an independent judge (README, bench_icons)
     size: int = 80
@@ -156,9 +158,9 @@ class IconRenderer:
     def _renderer(self, model, job: IconJob, n: int):
         s = job.settings
         white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
-        # what the compiled steps depend on (steps, seed and image ids are per run)
-        key = (id(model), job.layer, n, s.size, s.cossim_pow, s.transforms, s.objective, s.boundary,
-               s.boundary_width, s.learning_rate, s.decay_power, None if white is None else hash(white.tobytes()))
+        # what the compiled steps depend on: every setting but those a run sets (steps, seed, image ids)
+        recipe = dataclasses.replace(s, steps=1, seed=0, tries=1, batch=1)
+        key = (id(model), job.layer, n, recipe, None if white is None else hash(white.tobytes()))
         if key not in self._renderers:
             depth = model.layer(job.layer).depth
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
