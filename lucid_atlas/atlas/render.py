@@ -34,6 +34,13 @@ ICON_TRANSFORMS = {
     "wide": transform.wide_transforms,          # wider zoom and rotation
 }
 ICON_OBJECTIVES = ("cossim", "recipe")
+# named icon recipes: the fields each sets on top of IconSettings' defaults
+ICON_PRESETS = {
+    "default": {},
+    "notebook": dict(size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook", decay_power=1.0),
+    "published": dict(size=80, steps=1024, tries=4, cossim_pow=2.0, transforms="published", objective="recipe",
+                      boundary=1.0, boundary_width=5, decay_power=1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -67,24 +74,22 @@ class IconSettings:
             raise ValueError("icon size, steps, tries and batch must be positive")
 
     @classmethod
+    def preset(cls, name: str, **changes) -> "IconSettings":
+        """A named preset (``ICON_PRESETS``) with some fields changed."""
+        if name not in ICON_PRESETS:
+            raise ValueError(f"unknown icon preset '{name}': {', '.join(ICON_PRESETS)}")
+        return cls(**{**ICON_PRESETS[name], **changes})
+
+    @classmethod
     def notebook(cls, **changes) -> "IconSettings":
         """The Activation Atlas notebook's icons: cos⁴, its transforms, 64 px, 256 steps, one try."""
-        return cls(**{**dict(size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook", decay_power=1.0),
-                      **changes})
+        return cls.preset("notebook", **changes)
 
     @classmethod
     def published(cls, **changes) -> "IconSettings":
         """The recipe that rendered the published atlases (Lucid ``recipes/activation_atlas``):
         80 px, 1024 steps, 4 tries, its objective with cos², its transforms, border penalty w=5."""
-        return cls(**{**dict(size=80, steps=1024, tries=4, cossim_pow=2.0, transforms="published",
-                             objective="recipe", boundary=1.0, boundary_width=5, decay_power=1.0), **changes})
-
-    @classmethod
-    def preset(cls, name: str, **changes) -> "IconSettings":
-        """A named preset (``ICON_PRESETS``) with some fields changed."""
-        if name not in ICON_PRESETS:
-            raise ValueError(f"unknown icon preset '{name}': {', '.join(ICON_PRESETS)}")
-        return ICON_PRESETS[name](cls, **changes)
+        return cls.preset("published", **changes)
 
     def objective_for(self, layer: str, directions, whitening) -> objectives.Objective:
         """Each image's objective toward its own direction (one row of ``directions`` per image)."""
@@ -99,13 +104,6 @@ class IconSettings:
     def transform_list(self) -> list:
         """The transforms for this icon size."""
         return ICON_TRANSFORMS[self.transforms](self.size)
-
-
-ICON_PRESETS = {
-    "default": lambda cls, **changes: cls(**changes),
-    "notebook": lambda cls, **changes: cls.notebook(**changes),
-    "published": lambda cls, **changes: cls.published(**changes),
-}
 
 
 def icon_image_id(row: int, col: int, attempt: int) -> int:

@@ -109,11 +109,10 @@ class Step:
     and an image's draws do not depend on the rest of its batch.
     """
 
-    def __init__(self, fn: Callable, counter: tf.Variable, seed: tf.Variable, image_ids: tf.Variable):
+    def __init__(self, fn: Callable, counter: tf.Variable, seed: tf.Variable):
         self._fn = fn
         self.counter = counter
         self.seed = seed
-        self.image_ids = image_ids
 
     def __call__(self, n: int = 1) -> tuple[tf.Tensor, tf.Tensor]:
         return self._fn(tf.constant(int(n), tf.int32))
@@ -174,7 +173,7 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
             lambda i, *_: i < n, body, (tf.constant(0), tf.zeros([image_shape[0]]), means))
         return value, means.stack()
 
-    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter, base, image_ids)
+    return Step(tf.function(run, jit_compile=jit_compile, reduce_retracing=True), counter, base)
 
 
 def _chunks(total: int, stops: Sequence[int], size: int) -> list[tuple[int, int]]:

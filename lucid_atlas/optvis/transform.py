@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 from typing import Callable, Sequence
 
@@ -80,7 +81,7 @@ class Geometric:
 def _affine(a, b, c, d, e, f) -> tf.Tensor:
     """Matrices [..., 3, 3] with rows (a, b, c), (d, e, f), (0, 0, 1); arguments [B] or scalars."""
     values = [tf.cast(v, tf.float32) for v in (a, b, c, d, e, f)]
-    shape = tf.shape(sum(values))
+    shape = functools.reduce(tf.broadcast_dynamic_shape, [tf.shape(v) for v in values])
     zero, one = tf.zeros(shape), tf.ones(shape)
     rows = [tf.broadcast_to(v, shape) for v in values] + [zero, zero, one]
     return tf.reshape(tf.stack(rows, -1), tf.concat([shape, [3, 3]], 0))
@@ -298,8 +299,8 @@ def random_scale(scales: Sequence[float]) -> Transform:
     batch by one factor, so its size varies): images drawn larger are cropped to it, smaller
     ones get a border of the fill.
     """
-    nominal = float(np.median(np.asarray(list(scales), np.float32)))
-    scales = list(scales)
+    scales = list(scales)  # a generator (as Lucid code passes) is read once
+    nominal = float(np.median(np.asarray(scales, np.float32)))
 
     def sample(seeds, size):
         s = _pick(scales, seeds)
