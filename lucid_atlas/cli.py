@@ -341,11 +341,14 @@ def cmd_patch(args: argparse.Namespace) -> dict:
     model = models.load(args.model)
     ratios = tuple(float(r) for r in args.ratios.split(","))
     if args.patch == "auto":
+        from lucid_atlas.patches.discover import CandidateSettings
+
         settings, icons = _class_settings(args, model, 10)
+        candidates = CandidateSettings(tuple(int(v) for v in str(args.patch_size).split(",")), args.patch_steps,
+                                       tuple(r.strip() for r in args.patch_icons.split(",") if r.strip()))
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
-                                       args.activations, args.augment, ratios,
-                                       tuple(int(v) for v in str(args.patch_size).split(",")),
-                                       args.patch_steps, args.seed, progress=not args.no_progress)
+                                       args.activations, args.augment, ratios, candidates, args.seed,
+                                       progress=not args.no_progress)
     else:
         summary = study.evaluate_patch_file(model, args.images, args.source, args.target, args.patch, args.out,
                                             args.augment, ratios, args.corner, args.ratio, args.seed)
@@ -519,6 +522,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patch-size", default="64,128", help="rendered candidate sides in pixels (auto); each "
                    "direction is rendered at each size")
     p.add_argument("--patch-steps", type=int, default=512, help="render steps per candidate (auto)")
+    p.add_argument("--patch-icons", default="default,notebook", help="icon recipes candidates are rendered with "
+                   "(auto; comma-separated: default, notebook, published); each makes its own candidates")
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
                    "besides the 3 mean directions of the most distinctive rows (auto)")
     _class_args(p, "out/patch", 10)

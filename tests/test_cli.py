@@ -181,10 +181,12 @@ def test_patch_auto_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
                      "--grid", "4", "--icon-size", "16", "--steps", "4", "--patch-size", "12,20", "--patch-steps",
                      "4", "--candidates", "1", "--out", str(tmp_path), "--json", "--no-progress"]) == 0
     summary = _last_json(capsys)
-    # 1 cell + up to 3 row-mean directions, 2 tries, 2 sizes; half of the 16 variants held out
+    # 1 cell + up to 3 row-mean directions, 2 tries, 2 sizes, 2 recipes; half of the 16 variants held out
     assert summary["held_out"] == 8 and summary["variants"] == 16
-    assert 4 <= len(summary["candidates"]) <= 16
+    assert 8 <= len(summary["candidates"]) <= 32
     assert all(c.endswith(("try 0", "try 1")) for c in summary["candidates"])
     assert summary["patch_result"]["images"] == 8 and summary["noise_baseline"]["patch"] == "random noise"
-    assert {"12 px", "20 px"} <= {part for c in summary["candidates"] for part in c.split(", ")}
+    assert {"default 12 px", "default 20 px", "notebook 12 px", "notebook 20 px"} <= {
+        part for c in summary["candidates"] for part in c.split(", ")}
+    assert len(list(tmp_path.glob("candidates_class_1_notebook_*"))) == 2
     assert (tmp_path / "patch_report.md").exists() and (tmp_path / "comparison").is_dir()

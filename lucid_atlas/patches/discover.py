@@ -1,13 +1,16 @@
 """Automatic patch discovery: the article picked its patches by hand from comparison atlases.
 
 Candidates are feature visualizations of the comparison's most target-distinctive cells,
-rendered at patch resolution. Each is tried on the *discovery* half of the source variants;
+rendered at patch resolution with one or more icon recipes (:class:`CandidateSettings`): the
+judge-readable default icons and the notebook's texture-rich ones make different patches, and
+which works better depends on the pair. Each is tried on the *discovery* half of the source variants;
 the best one (dynamic rate, then static rate, then target probability) and its static corner
 and size are then scored, with the noise baseline, on the *held-out* half only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -31,15 +34,37 @@ class Discovery:
     trials: dict
 
 
+@dataclass(frozen=True)
+class CandidateSettings:
+    """How rendered patch candidates are made: sides in pixels, render steps, icon recipes
+    (``IconSettings`` preset names) and renders per direction (each its own candidate)."""
+
+    sizes: tuple[int, ...] = (64, 128)
+    steps: int = 512
+    recipes: tuple[str, ...] = ("default", "notebook")
+    tries: int = 2
+
+    def __post_init__(self):
+        if not self.sizes or not self.recipes or min(*self.sizes, self.steps, self.tries) < 1:
+            raise ValueError("candidate sizes, steps and tries must be positive, with at least one size and recipe")
+        for recipe in self.recipes:
+            IconSettings.preset(recipe)  # an unknown recipe fails here, naming the valid ones
+
+    def icon_settings(self, recipe: str, size: int, seed: int) -> IconSettings:
+        """One recipe's icon settings at one size (one try per render: tries are separate candidates)."""
+        return IconSettings.preset(recipe, size=size, steps=self.steps, tries=1, seed=seed)
+
+
 def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence[str], folder: str,
-                      whitening: np.ndarray | None, size: int = 128, steps: int = 512, tries: int = 2,
-                      seed: int = 0, progress: bool = True) -> list[tuple[str, np.ndarray]]:
-    """``tries`` feature visualizations (size² px, [0, 1]) of each direction, each its own candidate;
-    cached as PNGs in ``folder`` (``r<try>_c<direction>.png``)."""
+                      whitening: np.ndarray | None, icons: IconSettings, tries: int = 2, label: str = "",
+                      progress: bool = True) -> list[tuple[str, np.ndarray]]:
+    """``tries`` feature visualizations (``icons.size``² px, [0, 1]) of each direction, each its own
+    candidate named "<direction>, <label> <size> px, try <t>"; cached as PNGs in ``folder``."""
     cells = [Cell(t, k, 1, np.asarray(d, np.float32)) for t in range(tries) for k, d in enumerate(directions)]
-    settings = IconSettings(size=size, steps=steps, tries=1, batch=len(cells), seed=seed)
-    icons = render_cells(model, layer, cells, folder, settings, whitening, progress)
-    return [(f"{names[c.col]}, {size} px, try {c.row}", icons[(c.row, c.col)]) for c in cells]
+    icons = dataclasses.replace(icons, tries=1, batch=max(1, min(len(cells), 32)))
+    rendered = render_cells(model, layer, cells, folder, icons, whitening, progress)
+    prefix = f"{label} " if label else ""
+    return [(f"{names[c.col]}, {prefix}{icons.size} px, try {c.row}", rendered[(c.row, c.col)]) for c in cells]
 
 
 def split_variants(images: np.ndarray, held_out_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:

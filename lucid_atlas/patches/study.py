@@ -19,7 +19,7 @@ from ..io import sheets, storage
 from ..io.images import ImageSource, class_image_paths, fit_image, load_image, to_array
 from ..io.sheets import to_pil
 from .composite import CORNERS, augment, noise_patch
-from .discover import discover, render_candidates
+from .discover import CandidateSettings, discover, render_candidates
 from .evaluate import (DEFAULT_RATIOS, class_probabilities, example_sheet, probability_chart, run_patch,
                        summarize, write_report)
 
@@ -81,11 +81,10 @@ def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: 
 
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
                    icons: IconSettings, act_dir: str | None = None, n_augment: int = 0,
-                   ratios: Sequence[float] = DEFAULT_RATIOS, patch_sizes: Sequence[int] = (64, 128),
-                   patch_steps: int = 512,
+                   ratios: Sequence[float] = DEFAULT_RATIOS, candidate_settings: CandidateSettings = CandidateSettings(),
                    seed: int = 0, progress: bool = True) -> dict:
-    """Compare source vs target, render the target side's candidates (each direction twice at each of
-    ``patch_sizes`` px), pick on half the variants, report on the other half."""
+    """Compare source vs target, render the target side's candidates (each direction ``tries`` times
+    with each recipe at each size), pick on half the variants, report on the other half."""
     started = time.perf_counter()
     s, t = model.class_index(source), model.class_index(target)
     variants, files = source_variants(model, images, s, n_augment, seed)
@@ -94,15 +93,17 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     with np.load(comparison["directions"]) as d:
         directions, kinds, whitening = d["directions"][d["side"] == t], d["kind"][d["side"] == t], d["whitening"]
     candidates = []
-    for size in patch_sizes:  # features rendered at several scales: a patch is seen at 0.1–0.4 of the image
-        key = hashlib.sha1(directions.tobytes() + f"{size},{patch_steps},{seed}".encode()).hexdigest()[:8]
-        folder = os.path.join(out_dir, f"candidates_{slug(model.labels[t])}_{key}")
-        candidates += render_candidates(model, compare_settings.layer, directions, [str(k) for k in kinds],
-                                        folder, whitening, size, patch_steps, seed=seed, progress=progress)
+    for recipe in candidate_settings.recipes:
+        for size in candidate_settings.sizes:  # several scales: a patch is seen at 0.1–0.4 of the image
+            settings = candidate_settings.icon_settings(recipe, size, seed)
+            key = hashlib.sha1(directions.tobytes() + repr((settings, candidate_settings.tries)).encode())
+            folder = os.path.join(out_dir, f"candidates_{slug(model.labels[t])}_{recipe}_{key.hexdigest()[:8]}")
+            candidates += render_candidates(model, compare_settings.layer, directions, [str(k) for k in kinds],
+                                            folder, whitening, settings, candidate_settings.tries, recipe, progress)
     found = discover(model, variants, s, t, candidates, ratios, noise_seed=seed)
     test = found.trials["held_out_images"]
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
-            f"{len(candidates)} renderings of the comparison's most '{model.labels[t]}'-distinctive cells on "
+            f"{len(candidates)} renderings ({', '.join(candidate_settings.recipes)} icon recipes) of the comparison's most '{model.labels[t]}'-distinctive cells on "
             f"{len(variants) - len(test)} discovery variants; the rates below are on the other {len(test)} "
             f"held-out variants{' (' + str(n_augment) + ' random crops/flips/scales per source image)' if n_augment else ''}"
             f" of {len(files)} source image(s). Static corner and size were picked on the discovery half; the "
