@@ -6,7 +6,10 @@ batch in [0, 1], ``T.model`` the model. Objectives combine with ``+ - * /`` and 
 render loop maximizes the batch mean of the combined value. Layer names and channel indices
 are checked against the model before anything runs (:meth:`Objective.validate`).
 
->>> obj = channel("mixed4d", 42) + 0.5 * diversity("mixed4d")
+``diversity()`` and ``alignment()`` may leave their layer out: combined with terms that all
+read one layer, they take it (and say so in the description).
+
+>>> obj = channel("mixed4d", 42) + 0.5 * diversity()
 >>> print(obj)
 channel(mixed4d, 42) + 0.5 * diversity(mixed4d)
 """
@@ -46,18 +49,47 @@ Validator = Callable[[object], None]
 
 
 class Objective:
-    """A value to maximize, built from ``T`` (see module docstring); combine with operators."""
+    """A value to maximize, built from ``T`` (see module docstring); combine with operators.
+
+    An objective made without a layer it needs (``diversity()``) carries a ``binder`` that
+    builds it for a layer; combining it with terms on one layer binds it to that layer.
+    """
 
     def __init__(self, fn: Callable[[Accessor], tf.Tensor], description: str,
-                 layers: Iterable[str] = (), validators: Iterable[Validator] = (), precedence: int = 3):
+                 layers: Iterable[str] = (), validators: Iterable[Validator] = (), precedence: int = 3,
+                 binder: Callable[[str], "Objective"] | None = None):
         self.fn = fn
         self.description = description
         self.layers = tuple(dict.fromkeys(layers))
         self.validators = tuple(validators)
         self._precedence = precedence  # 1: sum, 2: product, 3: atom (for parentheses in descriptions)
+        self.binder = binder
 
     def __call__(self, T: Accessor) -> tf.Tensor:
+        if self.binder is not None:
+            raise ValueError(self._unbound_message())
         return self.fn(T)
+
+    @property
+    def needs_layer(self) -> bool:
+        """True while some term was made without a layer and has not taken one yet."""
+        return self.binder is not None
+
+    def bind(self, layer: str) -> "Objective":
+        """This objective with every layer-less term on ``layer`` (unchanged when none is layer-less)."""
+        return self if self.binder is None else self.binder(layer)
+
+    def _unbound_message(self, model=None) -> str:
+        example = ""
+        if model is not None:
+            names = [l.name for l in model.layers]
+            example = f", e.g. '{names[len(names) // 2]}'" if names else ""
+        return (f"'{self.description}' has a term without a layer and no single layer to take it from: give it "
+                f"one{example} (diversity(layer), alignment(layer)), or add it to an objective on one layer")
+
+    def _deferred(self, description: str, precedence: int, build: Callable[["Objective"], "Objective"]):
+        """A layer-less objective whose bound form is ``build`` of this one bound."""
+        return Objective(self.fn, description, (), (), precedence, binder=lambda layer: build(self.bind(layer)))
 
     def __repr__(self) -> str:
         return self.description
@@ -69,6 +101,8 @@ class Objective:
 
     def validate(self, model) -> "Objective":
         """Check layer names and channels against ``model``; raises with the valid choices."""
+        if self.binder is not None:
+            raise ValueError(self._unbound_message(model))
         for name in self.layers:
             if name == "logits":
                 if model.logits_layer is None:
@@ -91,8 +125,21 @@ class Objective:
 
     @staticmethod
     def _combine(a: "Objective", b: "Objective", op: Callable, sym: str, precedence: int) -> "Objective":
+        if a.needs_layer != b.needs_layer:  # one side layer-less: it takes the other side's layer
+            bound = b if a.needs_layer else a
+            layers = [l for l in bound.layers if l != INPUT]
+            if len(layers) > 1:
+                raise ValueError(f"cannot tell which layer the layer-less term of "
+                                 f"'{(a if a.needs_layer else b).description}' should use: the terms beside it "
+                                 f"read {', '.join(layers)}; name one, e.g. diversity('{layers[0]}')")
+            if layers:
+                a, b = a.bind(layers[0]), b.bind(layers[0])
         right_prec = precedence + (1 if sym in ("-", "/") else 0)
         desc = f"{a._wrapped(precedence)} {sym} {b._wrapped(right_prec)}"
+        if a.needs_layer or b.needs_layer:  # still nothing to take a layer from
+            return Objective(a.fn, desc, (), (), precedence,
+                             binder=lambda layer: Objective._combine(a.bind(layer), b.bind(layer), op, sym,
+                                                                     precedence))
         return Objective(lambda T: op(a(T), b(T)), desc, a.layers + b.layers,
                          a.validators + b.validators, precedence)
 
@@ -100,8 +147,10 @@ class Objective:
         if isinstance(other, numbers.Number):
             if other == 0:
                 return self
-            return Objective(lambda T: self(T) + other, f"{self._wrapped(1)} + {other:g}",
-                             self.layers, self.validators, 1)
+            desc = f"{self._wrapped(1)} + {other:g}"
+            if self.needs_layer:
+                return self._deferred(desc, 1, lambda o: o + other)
+            return Objective(lambda T: self(T) + other, desc, self.layers, self.validators, 1)
         return self._combine(self, as_objective(other), tf.add, "+", 1)
 
     def __radd__(self, other: "ObjectiveLike") -> "Objective":
@@ -118,14 +167,18 @@ class Objective:
         return (-self) + other if isinstance(other, numbers.Number) else as_objective(other) - self
 
     def __neg__(self) -> "Objective":
+        if self.needs_layer:
+            return self._deferred(f"-{self._wrapped(3)}", 2, lambda o: -o)
         return Objective(lambda T: -self(T), f"-{self._wrapped(3)}", self.layers, self.validators, 2)
 
     def __mul__(self, other: Union["Objective", float]) -> "Objective":
         if isinstance(other, numbers.Number):
             if other == 1:
                 return self
-            return Objective(lambda T: other * self(T), f"{other:g} * {self._wrapped(2)}",
-                             self.layers, self.validators, 2)
+            desc = f"{other:g} * {self._wrapped(2)}"
+            if self.needs_layer:
+                return self._deferred(desc, 2, lambda o: other * o)
+            return Objective(lambda T: other * self(T), desc, self.layers, self.validators, 2)
         return self._combine(self, as_objective(other), tf.multiply, "*", 2)
 
     __rmul__ = __mul__
@@ -389,8 +442,19 @@ def blur_input_each_step() -> Objective:
     return Objective(inner, "blur_input_each_step()", [INPUT])
 
 
-def alignment(layer: str, decay_ratio: float = 2.0) -> Objective:
-    """How much neighbouring batch images differ at ``layer`` (a penalty: subtract it)."""
+def _layer_less(name: str, factory: Callable[[str], Objective]) -> Objective:
+    """``name()`` without a layer: it takes the layer of the terms it is combined with."""
+    def unbound(T):
+        raise ValueError(f"{name}() has no layer: give it one, or add it to an objective on one layer")
+    return Objective(unbound, f"{name}()", binder=factory)
+
+
+def alignment(layer: str | None = None, decay_ratio: float = 2.0) -> Objective:
+    """How much neighbouring batch images differ at ``layer`` (a penalty: subtract it); without a
+    layer it takes the layer of the terms it is combined with."""
+    if layer is None:
+        return _layer_less("alignment", lambda l: alignment(l, decay_ratio))
+
     def inner(T):
         acts = T(layer)
         n = acts.shape[0]
@@ -406,8 +470,12 @@ def alignment(layer: str, decay_ratio: float = 2.0) -> Objective:
     return Objective(inner, f"alignment({layer})", [layer])
 
 
-def diversity(layer: str) -> Objective:
-    """Lucid's diversity: minus the mean Gram-matrix cosine between different images of the batch."""
+def diversity(layer: str | None = None) -> Objective:
+    """Lucid's diversity: minus the mean Gram-matrix cosine between different images of the batch;
+    without a layer it takes the layer of the terms it is combined with."""
+    if layer is None:
+        return _layer_less("diversity", diversity)
+
     def inner(T):
         acts = T(layer)
         n = tf.shape(acts)[0]

@@ -143,3 +143,50 @@ def test_direction_with_wrong_length(lite0):
 def test_unknown_class_suggests_names(lite0):
     with pytest.raises(models.ModelError, match="Closest: .*flamingo"):
         obj.class_logit("flamingoo").validate(lite0)
+
+
+def _inception_named_model():
+    """A tiny Keras model whose layer is named like InceptionV1's ``mixed4d`` (48 channels)."""
+    inputs = tf.keras.Input((None, None, 3))
+    x = tf.keras.layers.Conv2D(48, 3, strides=2, padding="same", activation="relu", name="mixed4d",
+                               kernel_initializer=tf.keras.initializers.RandomNormal(0, 0.3, seed=1))(inputs)
+    out = tf.keras.layers.Dense(5, name="logits")(tf.keras.layers.GlobalAveragePooling2D()(x))
+    return models.from_keras(tf.keras.Model(inputs, out))
+
+
+def _rendered_rise(model, objective, size=32, steps=48):
+    from lucid_atlas.optvis import render
+
+    result = render.render(model, objective, lambda: param.image(size, batch=3), thresholds=(1, steps),
+                           progress=False)
+    return float(np.mean(result.values[0])), float(np.mean(result.values[-1]))
+
+
+def test_the_cards_expression_takes_the_channels_layer():
+    objective = obj.channel("mixed4d", 42) + obj.diversity()
+    assert str(objective) == "channel(mixed4d, 42) + diversity(mixed4d)"
+    first, last = _rendered_rise(_inception_named_model(), objective)
+    assert last > first, (first, last)
+
+
+def test_diversity_without_layer_on_the_default_model(lite0):
+    objective = obj.channel("block10_expanded", 42) + obj.diversity()
+    assert str(objective) == "channel(block10_expanded, 42) + diversity(block10_expanded)"
+    first, last = _rendered_rise(lite0, objective, size=64, steps=32)
+    assert last > first, (first, last)
+
+
+def test_layer_less_terms_bind_through_scalars_and_sums():
+    o = obj.channel("a", 1) - 1e2 * (obj.diversity() + 0.5 * obj.alignment())
+    assert str(o) == "channel(a, 1) - 100 * (diversity(a) + 0.5 * alignment(a))"
+    assert o.layers == ("a",) and not o.needs_layer
+    pending = -obj.diversity() + obj.blur_input_each_step()  # reads only the input: still layer-less
+    assert pending.needs_layer and str(obj.neuron("b", 2) * pending) == \
+        "neuron(b, 2) * (-diversity(b) + blur_input_each_step())"
+
+
+def test_layer_less_terms_name_the_choices_when_ambiguous_or_alone(lite0):
+    with pytest.raises(ValueError, match="a, b"):
+        obj.channel("a", 1) + obj.channel("b", 2) + obj.diversity()
+    with pytest.raises(ValueError, match="give it one, e.g. '"):
+        obj.diversity().validate(lite0)
