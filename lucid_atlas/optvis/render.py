@@ -17,6 +17,7 @@ is a one-off renderer.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -116,6 +117,19 @@ class Step:
 
     def __call__(self, n: int = 1) -> tuple[tf.Tensor, tf.Tensor]:
         return self._fn(tf.constant(int(n), tf.int32))
+
+
+class _OwnStepsTraceOnce(logging.Filter):
+    """Drops TF's "frequent retracing" warning about our step functions: every render builds its
+    own step on purpose (its own objective and variables) and traces it once, which TF's
+    heuristic counts as retracing. Other functions' warnings pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "make_step.<locals>.run" in message)
+
+
+tf.get_logger().addFilter(_OwnStepsTraceOnce())
 
 
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
@@ -297,6 +311,13 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
 
 
 def render_vis(model, objective: ObjectiveLike, param_f=None, optimizer=None, transforms=None,
-               thresholds: Sequence[int] = (512,), **options) -> list[np.ndarray]:
-    """Lucid's ``render_vis``: one image batch (NHWC, [0, 1]) per threshold. See :func:`render`."""
-    return render(model, objective, param_f, optimizer, transforms, thresholds, **options).images
+               thresholds: Sequence[int] = (512,), show: bool = False, **options) -> list[np.ndarray]:
+    """Lucid's ``render_vis``: one image batch (NHWC, [0, 1]) per threshold. See :func:`render`.
+    ``show`` displays each threshold's batch (inline in a notebook), labelled with the objective."""
+    result = render(model, objective, param_f, optimizer, transforms, thresholds, **options)
+    if show:
+        from ..io.show import show as show_images
+
+        for step, images, values in zip(result.thresholds, result.images, result.values):
+            show_images(images, [f"{v:.3g}" for v in np.ravel(values)], title=f"step {step}: {result.objective}")
+    return result.images
