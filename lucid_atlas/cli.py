@@ -340,7 +340,7 @@ def cmd_patch(args: argparse.Namespace) -> dict:
 
     model = models.load(args.model)
     ratios = tuple(float(r) for r in args.ratios.split(","))
-    if args.patch == "auto":
+    if args.patch == ["auto"]:
         from lucid_atlas.patches.discover import CandidateSettings
 
         settings, icons = _class_settings(args, model, 10)
@@ -349,9 +349,13 @@ def cmd_patch(args: argparse.Namespace) -> dict:
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
                                        args.activations, args.augment, ratios, candidates, args.seed,
                                        progress=not args.no_progress)
+    elif "auto" in args.patch:
+        raise ValueError("--patch auto discovers a patch on its own; give it alone, or give patch files/folders")
     else:
-        summary = study.evaluate_patch_file(model, args.images, args.source, args.target, args.patch, args.out,
-                                            args.augment, ratios, args.corner, args.ratio, args.seed)
+        summary = study.evaluate_patch_files(model, args.images, args.source, args.target, args.patch, args.out,
+                                             args.augment, ratios, args.corner, args.ratio, args.seed)
+        if not args.json:
+            print(summary["note"] + "\n\n" + summary["table"])
     p, noise = summary["patch_result"], summary["noise_baseline"]
     return _finish(args, summary, "patch_summary.json",
                    f"{summary['source']} → {summary['target']} with '{p['patch']}' over {p['correct_before']} "
@@ -513,7 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
             "(recipes/adversarial_patch.py)")
     p.add_argument("--source", required=True, help="class of the images to fool")
     p.add_argument("--target", required=True, help="class the patch should turn them into")
-    p.add_argument("--patch", required=True, help="an image file, or 'auto' to discover one from a comparison")
+    p.add_argument("--patch", required=True, nargs="+", help="patch image files and/or folders of them (each "
+                   "measured the same way, one table), or 'auto' to discover one from a comparison")
     p.add_argument("--augment", type=int, default=0, help="random crops/flips/scales per source image")
     p.add_argument("--ratios", default="0.1,0.2,0.3,0.4", help="patch sides as fractions of the image side")
     p.add_argument("--corner", choices=["top-left", "top-right", "bottom-left", "bottom-right"],
@@ -583,12 +588,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; user errors print one clear line and exit 2, never a TF traceback."""
     args = build_parser().parse_args(argv)
     _quiet_tf()
+    from lucid_atlas.io.images import ImageReadError
     from lucid_atlas.io.storage import DownloadError
     from lucid_atlas.models.base import ModelError
 
     try:
         summary = args.func(args)
-    except (ModelError, DownloadError, FileNotFoundError, ValueError, ImportError) as exc:
+    except (ModelError, DownloadError, FileNotFoundError, ImageReadError, ValueError, ImportError) as exc:
         message = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
         print(f"lucid-atlas {args.command}: error: {message}", file=sys.stderr)
         if args.json:

@@ -157,6 +157,44 @@ def test_patch_with_a_file_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
     assert "no images of class 'class 2'" in capsys.readouterr().err
 
 
+def test_patch_folder_gives_one_table_wherever_the_images_live(capsys, tiny_keras_file, tmp_path):
+    import shutil
+
+    import numpy as np
+    from PIL import Image
+
+    model, images = tiny_keras_file
+    folder = tmp_path / "patches"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for k in range(10):
+        Image.fromarray(rng.integers(0, 255, (10 + k, 10 + k, 3), dtype=np.uint8)).save(folder / f"p{k}.png")
+    moved = shutil.copytree(images, tmp_path / "elsewhere" / "images")
+    tables = []
+    for source in (images, str(moved)):
+        assert cli.main(["patch", "--model", model, "--source", "class 2", "--target", "class 4", "--patch",
+                         str(folder), "--images", source, "--augment", "6", "--out", str(tmp_path / "r"),
+                         "--no-progress"]) == 0
+        out = capsys.readouterr().out
+        table = [line for line in out.splitlines() if line.startswith("| ")]
+        assert len(table) == 1 + 10 + 1 and table[-1].startswith("| random noise")  # header, 10 patches, noise
+        tables.append(table)
+    assert tables[0] == tables[1]  # augmentations seeded by file name, not by where the folder is
+    for ext in ("md", "csv", "json"):
+        assert (tmp_path / "r" / f"patch_report.{ext}").exists()
+    assert (tmp_path / "r" / "patch_rates.png").exists() and (tmp_path / "r" / "patch_examples.png").exists()
+
+
+@pytest.mark.parametrize("bad", ["missing.png", "broken.png"])
+def test_a_missing_or_unreadable_patch_is_a_one_line_error(capsys, tiny_keras_file, tmp_path, bad):
+    model, images = tiny_keras_file
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    assert cli.main(["patch", "--model", model, "--source", "class 2", "--target", "class 4", "--patch",
+                     str(tmp_path / bad), "--images", images, "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert bad in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.shared
 @pytest.mark.slow
 def test_patch_contract_on_imagenet_samples(capsys, lite0, imagenet_samples, tmp_path):

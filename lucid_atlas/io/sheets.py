@@ -44,7 +44,7 @@ def load_font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int, keep_end: bool = False) -> str:
+def fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int, keep_end: bool = False) -> str:
     """The text, shortened with an ellipsis to fit ``width`` (dropping the start if ``keep_end``)."""
     if draw.textlength(text, font=font) <= width:
         return text
@@ -72,7 +72,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
                       (background,) * 3)
     draw = ImageDraw.Draw(sheet)
     if title:
-        draw.text((pad, pad), _fit_text(draw, title, font, sheet.width - 2 * pad), fill=(0, 0, 0), font=font)
+        draw.text((pad, pad), fit_text(draw, title, font, sheet.width - 2 * pad), fill=(0, 0, 0), font=font)
     for i, im in enumerate(images):
         r, c = divmod(i, columns)
         x, y = pad + c * (cell + pad), title_h + pad + r * (cell + cap_h + pad)
@@ -83,7 +83,7 @@ def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None =
             tile = tile.resize((max(1, round(tile.width * scale)), max(1, round(tile.height * scale))), resample)
         sheet.paste(tile, (x + (cell - tile.width) // 2, y + (cell - tile.height) // 2))
         if captions and i < len(captions) and captions[i]:
-            text = _fit_text(draw, str(captions[i]), small, cell, keep_end=True)
+            text = fit_text(draw, str(captions[i]), small, cell, keep_end=True)
             draw.text((x, y + cell + 2), text, fill=(0, 0, 0), font=small)
     return sheet
 

@@ -6,6 +6,8 @@ Images are float NHWC in [0, 1] at the model's input size; a patch is any [h, w,
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PIL import Image
 
@@ -53,12 +55,13 @@ def noise_patch(side: int = 128, seed: int = 0) -> np.ndarray:
 
 def augment(path: str, n: int, size: int, seed: int = 0, min_scale: float = 0.35) -> np.ndarray:
     """``n`` variants [n, size, size, 3] of one image: random crops (≥ ``min_scale`` of the area,
-    aspect 3/4..4/3), horizontal flips, resized to the model's size. Seeded by (seed, file name)."""
+    aspect 3/4..4/3), horizontal flips, resized to the model's size. Seeded by (seed, file name):
+    the same image gives the same variants wherever its folder lives."""
     import zlib
 
     full = load_image(path)
     h, w = full.shape[:2]
-    rng = np.random.default_rng([seed, zlib.crc32(path.encode())])
+    rng = np.random.default_rng([seed, zlib.crc32(os.path.basename(path).encode())])
     img = to_pil(full)
     out = np.empty((n, size, size, 3), np.float32)
     for i in range(n):

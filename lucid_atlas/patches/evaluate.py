@@ -204,3 +204,51 @@ def example_sheet(model, images: np.ndarray, patch: np.ndarray, trial: PatchTria
     labels = model.labels
     captions = [f"{labels[trial.top1_before[i]]} -> {labels[trial.top1_after[i, ci, ri]]}" for i in picks]
     return sheets.save_contact_sheet(list(patched), path, captions=captions)
+
+
+def rates_chart(rows: Sequence[dict], path: str, width: int = 640, bar_height: int = 16) -> str:
+    """PNG: static and dynamic flip rate of every report row (best first, the noise patch last)."""
+    from PIL import Image, ImageDraw
+
+    font = sheets.load_font(12)
+    label_w, top, gap = 220, 34, 10
+    height = top + len(rows) * (2 * bar_height + gap) + 30
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((8, 8), "flip rate per patch: static (light), dynamic (dark)", fill="black", font=font)
+    span = width - label_w - 60
+    for k, row in enumerate(rows):
+        y = top + k * (2 * bar_height + gap)
+        name = sheets.fit_text(draw, str(row["patch"]), font, label_w - 12, keep_end=True)
+        draw.text((8, y + bar_height // 2), name, fill="black", font=font)
+        noise = row["patch"] == "random noise"
+        for j, (key, color) in enumerate((("static_rate", (150, 180, 220)), ("dynamic_rate", (31, 119, 180)))):
+            value = float(row[key])
+            y0 = y + j * bar_height
+            fill = (190, 190, 190) if noise and j == 0 else (110, 110, 110) if noise else color
+            draw.rectangle([label_w, y0, label_w + max(1, round(span * value)), y0 + bar_height - 2], fill=fill)
+            draw.text((label_w + round(span * value) + 6, y0 + 1), f"{value:.0%}", fill="black", font=font)
+    draw.line([(label_w, top - 4), (label_w, height - 24)], fill="black")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    storage.atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def best_examples_sheet(model, images: np.ndarray, best: Sequence[tuple[np.ndarray, PatchTrial, tuple[int, int]]],
+                        path: str, per_patch: int = 3) -> str:
+    """A labelled sheet of the best patches (a row each: the patch, then source images with it at its
+    static config, flipped ones first, top-1 before -> after)."""
+    tiles, captions = [], []
+    for patch, trial, (ci, ri) in best:
+        correct = trial.top1_before == trial.source
+        flipped = correct & (trial.top1_after[:, ci, ri] == trial.target)
+        order = [int(i) for i in np.lexsort((np.arange(len(images)), ~correct, ~flipped))][:per_patch]
+        tiles.append(patch)
+        captions.append(trial.name)
+        patched = apply_patch(images[order], patch, trial.corners[ci], trial.ratios[ri])
+        tiles += list(patched)
+        captions += [f"{model.labels[trial.top1_before[i]]} -> {model.labels[trial.top1_after[i, ci, ri]]}"
+                     for i in order]
+    return sheets.save_contact_sheet(tiles, path, captions=captions, columns=per_patch + 1,
+                                     cell=max(np.asarray(t).shape[0] for t in tiles[1:2] or tiles))

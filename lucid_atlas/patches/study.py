@@ -16,12 +16,13 @@ import numpy as np
 from ..atlas.classes import ClassAtlasSettings, compare_classes, slug
 from ..atlas.render import IconSettings
 from ..io import sheets, storage
-from ..io.images import ImageSource, class_image_paths, fit_image, load_image, to_array
+from ..io.images import (ImageReadError, ImageSource, SkipCounter, class_image_paths, fit_image, list_images,
+                         load_image, to_array)
 from ..io.sheets import to_pil
 from .composite import CORNERS, augment, noise_patch
 from .discover import CandidateSettings, discover, render_candidates
-from .evaluate import (DEFAULT_RATIOS, class_probabilities, example_sheet, probability_chart, run_patch,
-                       summarize, write_report)
+from .evaluate import (DEFAULT_RATIOS, best_examples_sheet, class_probabilities, example_sheet, markdown_table,
+                       probability_chart, rates_chart, run_patch, summarize, write_report)
 
 
 def source_variants(model, images: ImageSource, source: int, n_augment: int = 0, seed: int = 0) -> tuple:
@@ -50,33 +51,85 @@ def _outputs(model, variants, patch, trial, noise_trial, config, rows, out_dir, 
     return paths
 
 
-def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: str, out_dir: str,
-                        n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
-                        corner: str | None = None, ratio: float | None = None, seed: int = 0) -> dict:
-    """Flip rates of an image file used as a patch, beside a same-size noise patch."""
+def load_patches(paths: Sequence[str] | str) -> tuple[list[tuple[str, np.ndarray]], SkipCounter]:
+    """(name, [h, w, 3] in [0, 1]) for every patch file named or found in the folders named.
+
+    A named file that is missing or unreadable raises with its path; unreadable files inside a
+    named folder are skipped and counted."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    patches, skips = [], SkipCounter()
+    for path in map(os.fspath, paths):
+        if os.path.isdir(path):
+            found = list_images(path)
+            if not found:
+                raise FileNotFoundError(f"no image files in patch folder '{path}'")
+            for file in found:
+                try:
+                    patches.append((os.path.relpath(file, path), load_image(file)))
+                except ImageReadError as exc:
+                    skips.add(file, str(exc))
+        elif not os.path.exists(path):
+            raise FileNotFoundError(f"no patch file or folder at '{path}'")
+        else:
+            try:
+                patches.append((os.path.basename(path), load_image(path)))
+            except ImageReadError as exc:
+                raise ImageReadError(f"cannot read patch file '{path}': {exc}") from None
+    if not patches:
+        raise FileNotFoundError(f"no readable patch image in {', '.join(map(str, paths))}")
+    return patches, skips
+
+
+def evaluate_patch_files(model, images: ImageSource, source, target, patch_paths: Sequence[str] | str,
+                         out_dir: str, n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
+                         corner: str | None = None, ratio: float | None = None, seed: int = 0) -> dict:
+    """Flip rates of every patch file (files and/or folders of them), the noise patch last: the
+    article's table, a chart of the rates, and examples of the best patches."""
     started = time.perf_counter()
     s, t = model.class_index(source), model.class_index(target)
-    patch = load_image(patch_path)
+    patches, skips = load_patches(patch_paths)
     variants, files = source_variants(model, images, s, n_augment, seed)
     ratios = tuple(sorted(set(ratios) | ({ratio} if ratio else set())))
     config = None
     if corner or ratio:
         config = (CORNERS.index(corner or "top-left"), ratios.index(ratio or max(ratios)))
     before = class_probabilities(model, variants)
-    trial = run_patch(model, variants, patch, s, t, os.path.basename(patch_path), CORNERS, ratios, before=before)
-    noise_trial = run_patch(model, variants, noise_patch(max(patch.shape[:2]), seed), s, t, "random noise",
-                            CORNERS, ratios, before=before)
-    rows = [summarize(trial, model.labels, config), summarize(noise_trial, model.labels, config)]
+    scored = []
+    for name, patch in patches:
+        trial = run_patch(model, variants, patch, s, t, name, CORNERS, ratios, before=before)
+        scored.append((summarize(trial, model.labels, config), trial, patch))
+    scored.sort(key=lambda item: (item[0]["dynamic_rate"], item[0]["static_rate"],
+                                  item[0]["p_target_after_dynamic"]), reverse=True)
+    side = max(max(p.shape[:2]) for _, p in patches)
+    noise_trial = run_patch(model, variants, noise_patch(side, seed), s, t, "random noise", CORNERS, ratios,
+                            before=before)
+    rows = [row for row, _, _ in scored] + [summarize(noise_trial, model.labels, config)]
     static_note = ("at the given corner and size" if config else
-                   "at the best single corner and size over these images (the noise patch gets its own best)")
-    note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}' over {len(variants)} "
+                   "at each patch's best single corner and size over these images")
+    note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}', {len(patches)} patch(es)"
+            f"{f' ({len(skips)} unreadable file(s) skipped)' if skips else ''} over {len(variants)} "
             f"{'augmented variants (' + str(n_augment) + ' per image) of ' if n_augment else ''}{len(files)} "
             f"source image(s); static {static_note}; dynamic = best of {len(CORNERS)} corners × sizes "
-            f"{', '.join(f'{r:g}' for r in ratios)} per image.")
-    paths = _outputs(model, variants, patch, trial, noise_trial, rows[0]["static_config"], rows, out_dir, note)
-    return {"model": model.name, "source": model.labels[s], "target": model.labels[t], "patch": patch_path,
-            "variants": len(variants), "augment": n_augment, "patch_result": rows[0], "noise_baseline": rows[1],
-            "note": note, "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
+            f"{', '.join(f'{r:g}' for r in ratios)} per image. Best patch first, the noise patch last.")
+    best_row, best_trial, best_patch = scored[0]
+    paths = _outputs(model, variants, best_patch, best_trial, noise_trial, best_row["static_config"], rows,
+                     out_dir, note)
+    paths["rates_chart"] = rates_chart(rows, os.path.join(out_dir, "patch_rates.png"))
+    paths["examples"] = best_examples_sheet(model, variants, [(p, trial, row["static_config"])
+                                                              for row, trial, p in scored[:3]],
+                                            os.path.join(out_dir, "patch_examples.png"))
+    return {"model": model.name, "source": model.labels[s], "target": model.labels[t], "patch": best_row["patch"],
+            "patches": len(patches), "skipped": len(skips), "variants": len(variants), "augment": n_augment,
+            "patch_result": best_row, "noise_baseline": rows[-1], "rows": rows, "note": note,
+            "table": markdown_table(rows), "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: str, out_dir: str,
+                        n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
+                        corner: str | None = None, ratio: float | None = None, seed: int = 0) -> dict:
+    """Flip rates of one image file used as a patch, beside a same-size noise patch."""
+    return evaluate_patch_files(model, images, source, target, [patch_path], out_dir, n_augment, ratios, corner,
+                                ratio, seed)
 
 
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
