@@ -344,8 +344,11 @@ def cmd_patch(args: argparse.Namespace) -> dict:
         from lucid_atlas.patches.discover import CandidateSettings
 
         settings, icons = _class_settings(args, model, 10)
+        from lucid_atlas.patches.photos import PhotoSettings
+
         candidates = CandidateSettings(tuple(int(v) for v in str(args.patch_size).split(",")), args.patch_steps,
-                                       tuple(r.strip() for r in args.patch_icons.split(",") if r.strip()))
+                                       tuple(r.strip() for r in args.patch_icons.split(",") if r.strip()),
+                                       photos=PhotoSettings(images=args.photos), photo_dir=args.candidate_photos)
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
                                        args.activations, args.augment, ratios, candidates, args.seed,
                                        progress=not args.no_progress)
@@ -356,6 +359,17 @@ def cmd_patch(args: argparse.Namespace) -> dict:
                                              args.augment, ratios, args.corner, args.ratio, args.seed)
         if not args.json:
             print(summary["note"] + "\n\n" + summary["table"])
+    if args.spread_seeds:
+        from lucid_atlas.io.images import load_image
+
+        patch = load_image(summary["outputs"]["patch"])
+        summary["seed_spread"] = study.seed_spread(
+            model, args.images, model.class_index(args.source), model.class_index(args.target), patch,
+            args.augment, range(args.seed, args.seed + args.spread_seeds),
+            tuple(summary["patch_result"]["static_config"]), ratios, 0.5 if args.patch == ["auto"] else None)
+        d = summary["seed_spread"]["dynamic_rate"]
+        print(f"dynamic flip rate over {args.spread_seeds} variant seeds: {d['mean']:.1%} "
+              f"(min {d['min']:.1%}, max {d['max']:.1%}, sd {d['std']:.1%})", file=sys.stderr)
     p, noise = summary["patch_result"], summary["noise_baseline"]
     return _finish(args, summary, "patch_summary.json",
                    f"{summary['source']} → {summary['target']} with '{p['patch']}' over {p['correct_before']} "
@@ -527,6 +541,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patch-size", default="64,128", help="rendered candidate sides in pixels (auto); each "
                    "direction is rendered at each size")
     p.add_argument("--patch-steps", type=int, default=512, help="render steps per candidate (auto)")
+    p.add_argument("--spread-seeds", type=int, default=0, help="also score the patch on the source variants of "
+                   "this many seeds (from --seed; auto: their held-out halves) and report the spread")
+    p.add_argument("--photos", type=int, default=3, help="natural-image candidates (auto): per distinctive "
+                   "direction, crops of this many of the images behind it and the images whole (0: none)")
+    p.add_argument("--candidate-photos", metavar="DIR", help="a folder of your own photos to try whole as "
+                   "patches, beside the discovered candidates (auto)")
     p.add_argument("--patch-icons", default="default,notebook", help="icon recipes candidates are rendered with "
                    "(auto; comma-separated: default, notebook, published); each makes its own candidates")
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "

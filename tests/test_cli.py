@@ -185,6 +185,23 @@ def test_patch_folder_gives_one_table_wherever_the_images_live(capsys, tiny_kera
     assert (tmp_path / "r" / "patch_rates.png").exists() and (tmp_path / "r" / "patch_examples.png").exists()
 
 
+def test_seed_spread_rescoring_the_first_seed_reproduces_the_table(capsys, tiny_keras_file, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    model, images = tiny_keras_file
+    patch = tmp_path / "patch.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (12, 12, 3), dtype=np.uint8)).save(patch)
+    assert cli.main(["patch", "--model", model, "--source", "class 2", "--target", "class 4", "--patch",
+                     str(patch), "--images", images, "--augment", "5", "--spread-seeds", "3", "--out",
+                     str(tmp_path / "p"), "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    spread = summary["seed_spread"]
+    assert spread["seeds"] == [0, 1, 2] and len(spread["runs"]) == 3
+    assert spread["runs"][0]["dynamic_rate"] == summary["patch_result"]["dynamic_rate"]
+    assert spread["dynamic_rate"]["min"] <= spread["dynamic_rate"]["mean"] <= spread["dynamic_rate"]["max"]
+
+
 @pytest.mark.parametrize("bad", ["missing.png", "broken.png"])
 def test_a_missing_or_unreadable_patch_is_a_one_line_error(capsys, tiny_keras_file, tmp_path, bad):
     model, images = tiny_keras_file
@@ -221,8 +238,16 @@ def test_patch_auto_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
     summary = _last_json(capsys)
     # 1 cell + up to 3 row-mean directions, 2 tries, 2 sizes, 2 recipes; half of the 16 variants held out
     assert summary["held_out"] == 8 and summary["variants"] == 16
-    assert 8 <= len(summary["candidates"]) <= 32
-    assert all(c.endswith(("try 0", "try 1")) for c in summary["candidates"])
+    assert 8 <= summary["rendered_candidates"] <= 32 and summary["photo_candidates"] > 0
+    rendered = [c for c in summary["candidates"] if not c.startswith("photo")]
+    assert rendered and all(c.endswith(("try 0", "try 1")) for c in rendered)
+    rows = json.loads((tmp_path / "candidates.json").read_text())["screen"]
+    assert len(rows) == len(summary["candidates"]) and len(summary["finalists"]) == 12
+    photos = [r["origin"] for r in rows if r["patch"].startswith("photo")]
+    # photos come with their image, class and position, and never from the source or the target class
+    assert all({"image", "class", "position"} <= set(o) for o in photos)
+    assert not {o["class"] for o in photos} & {"class 1", "class 2"}
+    assert (tmp_path / "patch_winner.png").exists()
     assert summary["patch_result"]["images"] == 8 and summary["noise_baseline"]["patch"] == "random noise"
     assert {"default 12 px", "default 20 px", "notebook 12 px", "notebook 20 px"} <= {
         part for c in summary["candidates"] for part in c.split(", ")}

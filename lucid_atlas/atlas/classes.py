@@ -149,8 +149,10 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
     means = _cell_means(xy, x, cells, n)
     for row, cell in zip(drawn["cells"], cells):
         row["mean_x"] = round(means[(cell.row, cell.col)], 4)
+    cell_rows, cell_cols = grid.cell_of(xy, n)
+    members = {(c.row, c.col): keep[(cell_rows == c.row) & (cell_cols == c.col)] for c in cells}
     candidates = _save_candidates(model, cells, drawn, means, (a, b), settings, out_dir, stem,
-                                  attr[:, 1] - attr[:, 0], acts.vectors, whitening)
+                                  attr[:, 1] - attr[:, 0], acts.vectors, whitening, members)
     description = {"model": model.name, "layer": settings.layer, "classes": [model.labels[a], model.labels[b]],
                    "class_indices": [a, b], "settings": asdict(settings), "icons": asdict(icons),
                    "rows": len(acts), "rows_kept": len(keep), "cells": drawn["cells"], "candidates": candidates}
@@ -164,22 +166,23 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
 
 
 def distinctive_directions(diff: np.ndarray, vectors: np.ndarray, sign: float,
-                           counts: tuple[int, ...] = (50, 200, 800)) -> list[tuple[str, np.ndarray]]:
-    """Mean directions of the rows with the largest ``sign × diff`` (attribution difference), at a
-    few depths: the sharpest few rows and broader, steadier averages."""
+                           counts: tuple[int, ...] = (50, 200, 800)) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, mean direction, row indices) of the rows with the largest ``sign × diff`` (attribution
+    difference), at a few depths: the sharpest few rows and broader, steadier averages."""
     order = np.argsort(-sign * np.asarray(diff), kind="stable")
-    return [(f"top {k} rows", vectors[order[:k]].mean(axis=0)) for k in counts if k <= len(order)]
+    return [(f"top {k} rows", vectors[order[:k]].mean(axis=0), order[:k]) for k in counts if k <= len(order)]
 
 
 def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, out_dir: str, stem: str,
-                     diff: np.ndarray, vectors: np.ndarray, whitening: np.ndarray) -> list:
+                     diff: np.ndarray, vectors: np.ndarray, whitening: np.ndarray, members: dict) -> list:
     """Patch candidates of each side: its ``s.candidates`` most distinctive cells (icon PNGs) and the mean
     directions of the collection's most distinctive rows by attribution difference ``diff``
-    (second − first, all rows); every direction, and the whitening to render them with, goes to
+    (second − first, all rows); every direction, the rows behind it (most distinctive first, as
+    ``members`` split at ``member_offsets``) and the whitening to render them with go to
     ``<stem>_candidates.npz``."""
     order = sorted(cells, key=lambda c: means[(c.row, c.col)])
     sides = {pair[0]: (order[:s.candidates], -1.0), pair[1]: (order[::-1][:s.candidates], 1.0)}
-    listed, directions, owners, kinds = [], [], [], []
+    listed, directions, owners, kinds, rows = [], [], [], [], []
     for cls, (chosen, sign) in sides.items():
         for rank, cell in enumerate(chosen):
             path = os.path.join(out_dir, "candidates", f"{slug(model.labels[cls])}_{rank}_r{cell.row:03d}"
@@ -191,12 +194,16 @@ def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, ou
             directions.append(cell.direction)
             owners.append(cls)
             kinds.append(f"cell r{cell.row} c{cell.col}")
-        for kind, direction in distinctive_directions(diff, vectors, sign):
+            inside = members[(cell.row, cell.col)]
+            rows.append(inside[np.argsort(-sign * diff[inside], kind="stable")])
+        for kind, direction, top in distinctive_directions(diff, vectors, sign):
             directions.append(direction)
             owners.append(cls)
             kinds.append(kind)
+            rows.append(top)
     storage.atomic_save_npz(os.path.join(out_dir, f"{stem}_candidates.npz"),
                             {"directions": np.stack(directions).astype(np.float32),
                              "side": np.array(owners, np.int32), "kind": np.array(kinds),
-                             "whitening": whitening})
+                             "whitening": whitening, "members": np.concatenate(rows).astype(np.int64),
+                             "member_offsets": np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)})
     return listed

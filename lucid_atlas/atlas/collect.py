@@ -234,7 +234,7 @@ def load_activations(out_dir: str) -> Activations:
         image_ids=manifest["image_ids"], manifest=manifest)
 
 
-def _spatial_shape(model, layer: str) -> tuple:
+def spatial_shape(model, layer: str) -> tuple:
     """The layer's (h, w) at the model's input size; () for a dense layer."""
     h, w, _ = model.image_shape
     probe = model.compiled_activations([layer])(tf.zeros((1, h, w, 3)))[0]
@@ -279,7 +279,7 @@ def import_vectors(model, layer: str, vectors: np.ndarray, out_dir: str, shard_r
             continue
         rows = vectors[index * shard_rows:(index + 1) * shard_rows]
         if spatial is None:
-            spatial = _spatial_shape(model, layer)
+            spatial = spatial_shape(model, layer)
         top, probs = _classify_vectors(model, layer, rows, spatial)
         acts_name, meta_name = _shard_names(index)
         storage.atomic_save_npy(os.path.join(out_dir, acts_name), rows)

@@ -20,6 +20,7 @@ from ..atlas.grid import Cell
 from ..atlas.render import IconSettings, render_cells
 from .composite import CORNERS, noise_patch
 from .evaluate import DEFAULT_RATIOS, class_probabilities, run_patch, summarize
+from .photos import Candidate, PhotoSettings
 
 
 @dataclass
@@ -36,13 +37,17 @@ class Discovery:
 
 @dataclass(frozen=True)
 class CandidateSettings:
-    """How rendered patch candidates are made: sides in pixels, render steps, icon recipes
-    (``IconSettings`` preset names) and renders per direction (each its own candidate)."""
+    """Which patch candidates are tried: renderings (sides in pixels, render steps, icon recipes —
+    ``IconSettings`` preset names — and renders per direction, each its own candidate), photos
+    behind the distinctive cells, the user's photos, and how many reach the full size sweep."""
 
     sizes: tuple[int, ...] = (64, 128)
     steps: int = 512
     recipes: tuple[str, ...] = ("default", "notebook")
     tries: int = 2
+    photos: PhotoSettings = PhotoSettings()  # natural-image candidates (photos.images = 0: none)
+    photo_dir: str | None = None  # a folder of the user's own photos to try whole
+    finalists: int = 12  # candidates tried at every size after a screen at the largest
 
     def __post_init__(self):
         if not self.sizes or not self.recipes or min(*self.sizes, self.steps, self.tries) < 1:
@@ -80,24 +85,48 @@ def _score(row: dict) -> tuple:
     return row["dynamic_rate"], row["static_rate"], row["p_target_after_dynamic"]
 
 
-def discover(model, images: np.ndarray, source: int, target: int, candidates: Sequence[tuple[str, np.ndarray]],
+def _as_candidate(item) -> Candidate:
+    return item if isinstance(item, Candidate) else Candidate(item[0], item[1])
+
+
+def discover(model, images: np.ndarray, source: int, target: int, candidates: Sequence,
              ratios: Sequence[float] = DEFAULT_RATIOS, corners: Sequence[str] = CORNERS,
-             held_out_share: float = 0.5, noise_seed: int = 0) -> Discovery:
-    """Pick the best candidate on the discovery half; score it and the noise patch on the held-out half."""
+             held_out_share: float = 0.5, noise_seed: int = 0, finalists: int = 12) -> Discovery:
+    """Pick the best candidate on the discovery half; score it and the noise patch on the held-out half.
+
+    ``candidates``: :class:`~.photos.Candidate` or (name, patch) pairs. With more than
+    ``finalists`` of them, all are first screened at the largest size only (every corner), and the
+    best ``finalists`` are tried at every size; both rounds use the discovery half only.
+    """
+    candidates = [_as_candidate(c) for c in candidates]
     if not candidates:
         raise ValueError("no patch candidates to try")
     tune, test = split_variants(images, held_out_share)
     tune_before, test_before = class_probabilities(model, tune), class_probabilities(model, test)
+    screened, screen_rows = candidates, []
+    if len(candidates) > finalists:
+        first = []
+        for k, c in enumerate(candidates):
+            trial = run_patch(model, tune, c.patch, source, target, c.name, corners, [max(ratios)],
+                              before=tune_before)
+            first.append((summarize(trial, model.labels), k, c))
+        first.sort(key=lambda item: (_score(item[0]), -item[1]), reverse=True)
+        screened = [c for _, _, c in first[:finalists]]
+        screen_rows = [{"patch": c.name, "dynamic_rate_at_largest": row["dynamic_rate"],
+                        "p_target_after_dynamic": row["p_target_after_dynamic"], "origin": c.origin}
+                       for row, _, c in first]
     scored = []
-    for name, patch in candidates:
-        trial = run_patch(model, tune, patch, source, target, name, corners, ratios, before=tune_before)
-        scored.append((summarize(trial, model.labels), name, patch))
+    for c in screened:
+        trial = run_patch(model, tune, c.patch, source, target, c.name, corners, ratios, before=tune_before)
+        scored.append((summarize(trial, model.labels), c))
     scored.sort(key=lambda item: _score(item[0]), reverse=True)
-    best_row, best_name, best_patch = scored[0]
+    best_row, best = scored[0]
     config = best_row["static_config"]
-    noise = noise_patch(best_patch.shape[0], noise_seed)
-    patch_trial = run_patch(model, test, best_patch, source, target, best_name, corners, ratios, before=test_before)
+    noise = noise_patch(best.patch.shape[0], noise_seed)
+    patch_trial = run_patch(model, test, best.patch, source, target, best.name, corners, ratios, before=test_before)
     noise_trial = run_patch(model, test, noise, source, target, "random noise", corners, ratios, before=test_before)
     held_out = [summarize(patch_trial, model.labels, config), summarize(noise_trial, model.labels)]
-    return Discovery(best_name, best_patch, config, [row for row, _, _ in scored], held_out,
-                     {"patch": patch_trial, "noise": noise_trial, "held_out_images": test})
+    rows = [{**row, "origin": c.origin} for row, c in scored]
+    return Discovery(best.name, best.patch, config, rows, held_out,
+                     {"patch": patch_trial, "noise": noise_trial, "held_out_images": test,
+                      "screen": screen_rows, "origin": best.origin})

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atlas import collect
 from ..atlas.classes import ClassAtlasSettings, compare_classes, slug
 from ..atlas.render import IconSettings
 from ..io import sheets, storage
@@ -20,7 +21,8 @@ from ..io.images import (ImageReadError, ImageSource, SkipCounter, class_image_p
                          load_image, to_array)
 from ..io.sheets import to_pil
 from .composite import CORNERS, augment, noise_patch
-from .discover import CandidateSettings, discover, render_candidates
+from .discover import CandidateSettings, discover, render_candidates, split_variants
+from .photos import Candidate, folder_candidates, photo_candidates
 from .evaluate import (DEFAULT_RATIOS, best_examples_sheet, class_probabilities, example_sheet, markdown_table,
                        probability_chart, rates_chart, run_patch, summarize, write_report)
 
@@ -132,6 +134,33 @@ def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: 
                                 ratio, seed)
 
 
+def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.ndarray, n_augment: int,
+                seeds: Sequence[int], config: tuple[int, int], ratios: Sequence[float] = DEFAULT_RATIOS,
+                held_out_share: float | None = None) -> dict:
+    """The same patch (and the noise patch) on the source variants drawn with other seeds: the
+    spread of the flip rates that comes from the variants alone. With ``held_out_share`` only
+    that last share of each seed's variants is scored (as ``--patch auto`` reports)."""
+    runs = []
+    for seed in seeds:
+        variants, _ = source_variants(model, images, source, n_augment, seed)
+        if held_out_share is not None:
+            variants = split_variants(variants, held_out_share)[1]
+        before = class_probabilities(model, variants)
+        trial = run_patch(model, variants, patch, source, target, "patch", CORNERS, ratios, before=before)
+        noise = run_patch(model, variants, noise_patch(patch.shape[0], seed), source, target, "random noise",
+                          CORNERS, ratios, before=before)
+        row, noise_row = summarize(trial, model.labels, config), summarize(noise, model.labels)
+        runs.append({"seed": int(seed), "static_rate": row["static_rate"], "dynamic_rate": row["dynamic_rate"],
+                     "noise_dynamic_rate": noise_row["dynamic_rate"], "correct_before": row["correct_before"]})
+
+    def spread(key):
+        values = np.array([r[key] for r in runs])
+        return {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max()),
+                "std": float(values.std())}
+    return {"seeds": [int(v) for v in seeds], "runs": runs, "static_rate": spread("static_rate"),
+            "dynamic_rate": spread("dynamic_rate"), "noise_dynamic_rate": spread("noise_dynamic_rate")}
+
+
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
                    icons: IconSettings, act_dir: str | None = None, n_augment: int = 0,
                    ratios: Sequence[float] = DEFAULT_RATIOS, candidate_settings: CandidateSettings = CandidateSettings(),
@@ -141,32 +170,83 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     started = time.perf_counter()
     s, t = model.class_index(source), model.class_index(target)
     variants, files = source_variants(model, images, s, n_augment, seed)
+    act_dir = act_dir or os.path.join(out_dir, "comparison", "activations")
     comparison = compare_classes(model, images, os.path.join(out_dir, "comparison"), s, t, compare_settings,
                                  icons, act_dir, progress)
     with np.load(comparison["directions"]) as d:
-        directions, kinds, whitening = d["directions"][d["side"] == t], d["kind"][d["side"] == t], d["whitening"]
-    candidates = []
-    for recipe in candidate_settings.recipes:
-        for size in candidate_settings.sizes:  # several scales: a patch is seen at 0.1–0.4 of the image
-            settings = candidate_settings.icon_settings(recipe, size, seed)
-            key = hashlib.sha1(directions.tobytes() + repr((settings, candidate_settings.tries)).encode())
-            folder = os.path.join(out_dir, f"candidates_{slug(model.labels[t])}_{recipe}_{key.hexdigest()[:8]}")
-            candidates += render_candidates(model, compare_settings.layer, directions, [str(k) for k in kinds],
-                                            folder, whitening, settings, candidate_settings.tries, recipe, progress)
-    found = discover(model, variants, s, t, candidates, ratios, noise_seed=seed)
+        mine = np.flatnonzero(d["side"] == t)
+        directions, kinds, whitening = d["directions"][mine], d["kind"][mine], d["whitening"]
+        offsets = d["member_offsets"]
+        rows = [(str(d["kind"][i]), d["members"][offsets[i]:offsets[i + 1]]) for i in mine]
+    rendered = _rendered_candidates(model, compare_settings.layer, directions, kinds, whitening, out_dir,
+                                    model.labels[t], candidate_settings, seed, progress)
+    photos = []
+    if candidate_settings.photos.images:
+        acts = collect.load_activations(act_dir)
+        photos = photo_candidates(model, acts, rows, collect.spatial_shape(model, compare_settings.layer), {s, t},
+                                  candidate_settings.photos)
+    if candidate_settings.photo_dir:
+        photos += folder_candidates(candidate_settings.photo_dir)
+    found = discover(model, variants, s, t, rendered + photos, ratios, noise_seed=seed,
+                     finalists=candidate_settings.finalists)
     test = found.trials["held_out_images"]
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
-            f"{len(candidates)} renderings ({', '.join(candidate_settings.recipes)} icon recipes) of the comparison's most '{model.labels[t]}'-distinctive cells on "
-            f"{len(variants) - len(test)} discovery variants; the rates below are on the other {len(test)} "
-            f"held-out variants{' (' + str(n_augment) + ' random crops/flips/scales per source image)' if n_augment else ''}"
+            f"{len(rendered)} renderings ({', '.join(candidate_settings.recipes)} icon recipes) of the comparison's "
+            f"most '{model.labels[t]}'-distinctive cells and {len(photos)} photos (crops and whole images behind "
+            f"those cells, of other classes{', and your photos' if candidate_settings.photo_dir else ''}) on "
+            f"{len(variants) - len(test)} discovery variants (all at the largest size, then the best "
+            f"{min(candidate_settings.finalists, len(rendered) + len(photos))} at every size); the rates below are "
+            f"on the other {len(test)} held-out variants"
+            f"{' (' + str(n_augment) + ' random crops/flips/scales per source image)' if n_augment else ''}"
             f" of {len(files)} source image(s). Static corner and size were picked on the discovery half; the "
             "noise patch gets its own best static config on the held-out half.")
     paths = _outputs(model, test, found.best_patch, found.trials["patch"], found.trials["noise"],
                      found.static_config, found.held_out, out_dir, note)
-    storage.write_json(os.path.join(out_dir, "candidates.json"), found.candidates)
+    paths["winner"] = winner_sheet(found, rendered, os.path.join(out_dir, "patch_winner.png"))
+    storage.write_json(os.path.join(out_dir, "candidates.json"),
+                       {"finalists": found.candidates, "screen": found.trials["screen"]})
     beats = found.held_out[0]["dynamic_rate"] > found.held_out[1]["dynamic_rate"]
     return {"model": model.name, "source": model.labels[s], "target": model.labels[t], "patch": found.best,
-            "variants": len(variants), "held_out": len(test), "augment": n_augment,
-            "patch_result": found.held_out[0], "noise_baseline": found.held_out[1], "beats_noise": bool(beats),
-            "comparison": comparison["atlas"], "candidates": [row["patch"] for row in found.candidates],
+            "origin": found.trials["origin"], "variants": len(variants), "held_out": len(test),
+            "augment": n_augment, "patch_result": found.held_out[0], "noise_baseline": found.held_out[1],
+            "beats_noise": bool(beats), "comparison": comparison["atlas"],
+            "rendered_candidates": len(rendered), "photo_candidates": len(photos),
+            "candidates": [c.name for c in rendered + photos], "finalists": [row["patch"] for row in found.candidates],
             "note": note, "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _rendered_candidates(model, layer: str, directions, kinds, whitening, out_dir: str, target_label: str,
+                         settings: CandidateSettings, seed: int, progress: bool) -> list[Candidate]:
+    """Renderings of the target side's directions with every recipe at every size (cached per recipe)."""
+    out = []
+    for recipe in settings.recipes:
+        for size in settings.sizes:  # several scales: a patch is seen at 0.1–0.4 of the image
+            icon_settings = settings.icon_settings(recipe, size, seed)
+            key = hashlib.sha1(directions.tobytes() + repr((icon_settings, settings.tries)).encode())
+            folder = os.path.join(out_dir, f"candidates_{slug(target_label)}_{recipe}_{key.hexdigest()[:8]}")
+            made = render_candidates(model, layer, directions, [str(k) for k in kinds], folder, whitening,
+                                     icon_settings, settings.tries, recipe, progress)
+            out += [Candidate(name, patch, {"direction": name.split(", ")[0], "recipe": recipe, "size": size})
+                    for name, patch in made]
+    return out
+
+
+def winner_sheet(found, rendered: Sequence[Candidate], path: str) -> str:
+    """The winning patch next to a rendering of the direction it came from and, for a photo, the
+    whole photo with the crop marked."""
+    origin = found.trials["origin"]
+    tiles, captions = [found.best_patch], [f"winner: {found.best}"]
+    icon = next((c for c in rendered if c.origin.get("direction") == origin.get("direction")), None)
+    if icon is not None:
+        tiles.append(icon.patch)
+        captions.append(f"rendering of {origin['direction']}")
+    if origin.get("image") and "box" in origin:
+        from PIL import ImageDraw
+
+        photo = to_pil(load_image(origin["image"], 448))
+        scale = photo.width / 448
+        top, left, bottom, right = (v * scale for v in origin["box"])
+        ImageDraw.Draw(photo).rectangle([left, top, right, bottom], outline=(255, 0, 0), width=4)
+        tiles.append(np.asarray(photo, np.float32) / 255.0)
+        captions.append(f"{origin['class']}, crop at {tuple(origin['position'])}")
+    return sheets.save_contact_sheet(tiles, path, captions=captions, columns=len(tiles), cell=256)
