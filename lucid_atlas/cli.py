@@ -348,7 +348,9 @@ def cmd_patch(args: argparse.Namespace) -> dict:
 
         candidates = CandidateSettings(tuple(int(v) for v in str(args.patch_size).split(",")), args.patch_steps,
                                        tuple(r.strip() for r in args.patch_icons.split(",") if r.strip()),
-                                       photos=PhotoSettings(images=args.photos), photo_dir=args.candidate_photos)
+                                       photos=PhotoSettings(images=args.photos,
+                                                            crops=tuple(float(v) for v in args.photo_crops.split(","))),
+                                       photo_dir=args.candidate_photos)
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
                                        args.activations, args.augment, ratios, candidates, args.seed,
                                        progress=not args.no_progress)
@@ -545,6 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "this many seeds (from --seed; auto: their held-out halves) and report the spread")
     p.add_argument("--photos", type=int, default=3, help="natural-image candidates (auto): per distinctive "
                    "direction, crops of this many of the images behind it and the images whole (0: none)")
+    p.add_argument("--photo-crops", default="0.3,0.5", help="crop sides around each position, as fractions of "
+                   "the image side (auto; the whole image is tried too)")
     p.add_argument("--candidate-photos", metavar="DIR", help="a folder of your own photos to try whole as "
                    "patches, beside the discovered candidates (auto)")
     p.add_argument("--patch-icons", default="default,notebook", help="icon recipes candidates are rendered with "

@@ -14,7 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..io.images import ImageReadError, label_from_path, load_image, resolve_paths
+from PIL import Image
+
+from ..atlas import collect
+from ..io.images import ImageReadError, label_from_path, load_image, resolve_paths, to_array
+from ..io.sheets import to_pil
 
 
 @dataclass(frozen=True)
@@ -66,16 +70,14 @@ def crop_around(image: np.ndarray, center: tuple[float, float], side: float) -> 
     return image[top:top + s, left:left + s], (top, left, top + s, left + s)
 
 
-def photo_candidates(model, acts, rows_by_direction: Sequence[tuple[str, np.ndarray]], map_shape: tuple[int, int],
-                     excluded: set[int], settings: PhotoSettings = PhotoSettings()) -> list[Candidate]:
-    """Crops and whole images behind each direction's rows (most distinctive first), skipping images
-    of ``excluded`` classes and images already used; ``map_shape`` is the layer's (height, width)."""
-    out, used = [], set()
-    fh, fw = map_shape
+def _chosen_images(model, acts, rows_by_direction, excluded: set[int], per_direction: int) -> list[dict]:
+    """Per direction, its first ``per_direction`` images (by row order) not of an excluded class and
+    not chosen before: direction, row, image path and class."""
+    chosen, used = [], set()
     for direction_name, rows in rows_by_direction:
         taken = 0
         for row in rows:
-            if taken >= settings.images:
+            if taken >= per_direction:
                 break
             index = int(acts.image_index[row])
             path = acts.image_ids[index]
@@ -84,23 +86,57 @@ def photo_candidates(model, acts, rows_by_direction: Sequence[tuple[str, np.ndar
             cls = image_class(model, path, acts.top_classes[row, 0])
             if cls in excluded:
                 continue
-            try:
-                image = load_image(path, settings.load_size)
-            except ImageReadError:
-                continue
             used.add(index)
             taken += 1
-            y, x = (int(v) for v in acts.positions[row])
-            center = (0.5, 0.5) if y < 0 else ((y + 0.5) / fh, (x + 0.5) / fw)
-            origin = {"image": path, "class": model.labels[cls], "position": [y, x], "direction": direction_name}
-            stem = os.path.splitext(os.path.basename(path))[0]
-            for side in settings.crops:
-                crop, box = crop_around(image, center, side)
-                out.append(Candidate(f"photo {stem} ({model.labels[cls]}) at ({y},{x}), crop {side:g}", crop,
-                                     {**origin, "crop": side, "box": list(box)}))
-            if settings.whole:
-                out.append(Candidate(f"photo {stem} ({model.labels[cls]}), whole", image,
-                                     {**origin, "crop": 1.0}))
+            chosen.append({"direction": direction_name, "row": int(row), "image": path, "class": cls})
+    return chosen
+
+
+def _focus_positions(model, layer: str, images: np.ndarray, pair: tuple[int, int]) -> list[tuple[int, int]]:
+    """Each image's position where the layer's attribution favours the target over the source most."""
+    from ..atlas.attribution import attribution_maps
+
+    maps = attribution_maps(model, layer, list(pair))
+    out = []
+    for k in range(0, len(images), 16):
+        a = maps(images[k:k + 16]).numpy()
+        diff = a[..., 1] - a[..., 0]
+        for d in diff:
+            y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+            out.append((int(y), int(x)))
+    return out
+
+
+def photo_candidates(model, acts, rows_by_direction: Sequence[tuple[str, np.ndarray]], layer: str,
+                     pair: tuple[int, int], settings: PhotoSettings = PhotoSettings()) -> list[Candidate]:
+    """Crops and whole images behind each direction's rows (most distinctive first), never of the
+    ``pair`` (source, target) classes. Crops are centred where, in that image, the layer's
+    attribution favours the target over the source most (the collected row's own position is
+    one random position of the image)."""
+    chosen = _chosen_images(model, acts, rows_by_direction, set(pair), settings.images)
+    if not chosen:
+        return []
+    h, w, _ = model.image_shape
+    loaded = []
+    for item in chosen:
+        try:
+            loaded.append((item, load_image(item["image"], settings.load_size)))
+        except ImageReadError:
+            continue
+    small = np.stack([to_array(to_pil(image).resize((w, h), Image.BILINEAR)) for _, image in loaded])
+    positions = _focus_positions(model, layer, small, pair)
+    fh, fw = collect.spatial_shape(model, layer) or (1, 1)
+    out = []
+    for (item, image), (y, x) in zip(loaded, positions):
+        label = model.labels[item["class"]]
+        stem = os.path.splitext(os.path.basename(item["image"]))[0]
+        origin = {"image": item["image"], "class": label, "position": [y, x], "direction": item["direction"]}
+        for side in settings.crops:
+            crop, box = crop_around(image, ((y + 0.5) / fh, (x + 0.5) / fw), side)
+            out.append(Candidate(f"photo {stem} ({label}) at ({y},{x}), crop {side:g}", crop,
+                                 {**origin, "crop": side, "box": list(box)}))
+        if settings.whole:
+            out.append(Candidate(f"photo {stem} ({label}), whole", image, {**origin, "crop": 1.0}))
     return out
 
 

@@ -183,8 +183,7 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     photos = []
     if candidate_settings.photos.images:
         acts = collect.load_activations(act_dir)
-        photos = photo_candidates(model, acts, rows, collect.spatial_shape(model, compare_settings.layer), {s, t},
-                                  candidate_settings.photos)
+        photos = photo_candidates(model, acts, rows, compare_settings.layer, (s, t), candidate_settings.photos)
     if candidate_settings.photo_dir:
         photos += folder_candidates(candidate_settings.photo_dir)
     found = discover(model, variants, s, t, rendered + photos, ratios, noise_seed=seed,
