@@ -349,7 +349,8 @@ def cmd_patch(args: argparse.Namespace) -> dict:
         candidates = CandidateSettings(tuple(int(v) for v in str(args.patch_size).split(",")), args.patch_steps,
                                        tuple(r.strip() for r in args.patch_icons.split(",") if r.strip()),
                                        photos=PhotoSettings(images=args.photos,
-                                                            crops=tuple(float(v) for v in args.photo_crops.split(","))),
+                                                            crops=tuple(float(v) for v in args.photo_crops.split(",")),
+                                                            peaks=args.photo_peaks),
                                        photo_dir=args.candidate_photos)
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
                                        args.activations, args.augment, ratios, candidates, args.seed,
@@ -545,10 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patch-steps", type=int, default=512, help="render steps per candidate (auto)")
     p.add_argument("--spread-seeds", type=int, default=0, help="also score the patch on the source variants of "
                    "this many seeds (from --seed; auto: their held-out halves) and report the spread")
-    p.add_argument("--photos", type=int, default=3, help="natural-image candidates (auto): per distinctive "
+    p.add_argument("--photos", type=int, default=8, help="natural-image candidates (auto): per distinctive "
                    "direction, crops of this many of the images behind it and the images whole (0: none)")
-    p.add_argument("--photo-crops", default="0.3,0.5", help="crop sides around each position, as fractions of "
+    p.add_argument("--photo-crops", default="0.3,0.5,0.7", help="crop sides around each position, as fractions of "
                    "the image side (auto; the whole image is tried too)")
+    p.add_argument("--photo-peaks", type=int, default=1, help="crop centres per photo: its strongest "
+                   "target-over-source positions (auto)")
     p.add_argument("--candidate-photos", metavar="DIR", help="a folder of your own photos to try whole as "
                    "patches, beside the discovered candidates (auto)")
     p.add_argument("--patch-icons", default="default,notebook", help="icon recipes candidates are rendered with "

@@ -24,13 +24,15 @@ from ..io.sheets import to_pil
 @dataclass(frozen=True)
 class PhotoSettings:
     """How photo candidates are cut: the ``images`` most distinctive images per direction, each
-    cropped around its row's position at ``crops`` (crop side / image side) and, with ``whole``,
-    taken whole; ``load_size`` px is the side images are loaded at (as the collection saw them)."""
+    cropped at ``crops`` (crop side / image side) around its ``peaks`` strongest positions and,
+    with ``whole``, taken whole; ``load_size`` px is the side images are loaded at (fitted as the
+    collection saw them)."""
 
-    images: int = 3
-    crops: tuple[float, ...] = (0.3, 0.5)
+    images: int = 8
+    crops: tuple[float, ...] = (0.3, 0.5, 0.7)
     whole: bool = True
     load_size: int = 448
+    peaks: int = 1  # crop centres per image: the strongest target-over-source positions, 2+ cells apart
 
     def __post_init__(self):
         if self.images < 0 or any(not 0 < c <= 1 for c in self.crops):
@@ -92,18 +94,30 @@ def _chosen_images(model, acts, rows_by_direction, excluded: set[int], per_direc
     return chosen
 
 
-def _focus_positions(model, layer: str, images: np.ndarray, pair: tuple[int, int]) -> list[tuple[int, int]]:
-    """Each image's position where the layer's attribution favours the target over the source most."""
+def peak_positions(diff: np.ndarray, k: int, min_gap: int = 2) -> list[tuple[int, int]]:
+    """The ``k`` highest positions (y, x) of a map, each at least ``min_gap`` cells (Chebyshev) from
+    those before it."""
+    order = np.argsort(-diff, axis=None, kind="stable")
+    peaks: list[tuple[int, int]] = []
+    for flat in order:
+        y, x = (int(v) for v in np.unravel_index(int(flat), diff.shape))
+        if all(max(abs(y - py), abs(x - px)) >= min_gap for py, px in peaks):
+            peaks.append((y, x))
+            if len(peaks) == k:
+                break
+    return peaks
+
+
+def _focus_positions(model, layer: str, images: np.ndarray, pair: tuple[int, int],
+                     peaks: int) -> list[list[tuple[int, int]]]:
+    """Per image, the positions where the layer's attribution favours the target over the source most."""
     from ..atlas.attribution import attribution_maps
 
     maps = attribution_maps(model, layer, list(pair))
     out = []
     for k in range(0, len(images), 16):
         a = maps(images[k:k + 16]).numpy()
-        diff = a[..., 1] - a[..., 0]
-        for d in diff:
-            y, x = np.unravel_index(int(np.argmax(d)), d.shape)
-            out.append((int(y), int(x)))
+        out += [peak_positions(d[..., 1] - d[..., 0], peaks) for d in a]
     return out
 
 
@@ -124,19 +138,21 @@ def photo_candidates(model, acts, rows_by_direction: Sequence[tuple[str, np.ndar
         except ImageReadError:
             continue
     small = np.stack([to_array(to_pil(image).resize((w, h), Image.BILINEAR)) for _, image in loaded])
-    positions = _focus_positions(model, layer, small, pair)
+    positions = _focus_positions(model, layer, small, pair, settings.peaks)
     fh, fw = collect.spatial_shape(model, layer) or (1, 1)
     out = []
-    for (item, image), (y, x) in zip(loaded, positions):
+    for (item, image), peaks in zip(loaded, positions):
         label = model.labels[item["class"]]
         stem = os.path.splitext(os.path.basename(item["image"]))[0]
-        origin = {"image": item["image"], "class": label, "position": [y, x], "direction": item["direction"]}
-        for side in settings.crops:
-            crop, box = crop_around(image, ((y + 0.5) / fh, (x + 0.5) / fw), side)
-            out.append(Candidate(f"photo {stem} ({label}) at ({y},{x}), crop {side:g}", crop,
-                                 {**origin, "crop": side, "box": list(box)}))
+        origin = {"image": item["image"], "class": label, "direction": item["direction"]}
+        for y, x in peaks:
+            for side in settings.crops:
+                crop, box = crop_around(image, ((y + 0.5) / fh, (x + 0.5) / fw), side)
+                out.append(Candidate(f"photo {stem} ({label}) at ({y},{x}), crop {side:g}", crop,
+                                     {**origin, "position": [y, x], "crop": side, "box": list(box)}))
         if settings.whole:
-            out.append(Candidate(f"photo {stem} ({label}), whole", image, {**origin, "crop": 1.0}))
+            out.append(Candidate(f"photo {stem} ({label}), whole", image,
+                                 {**origin, "position": list(peaks[0]), "crop": 1.0}))
     return out
 
 

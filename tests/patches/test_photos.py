@@ -45,3 +45,12 @@ def test_your_own_photos_are_tried_whole(tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"no")
     found = folder_candidates(str(tmp_path), size=64)
     assert [c.name for c in found] == ["your photo blue.png"] and found[0].patch.shape == (64, 64, 3)
+
+
+def test_peaks_are_the_highest_positions_kept_apart():
+    from lucid_atlas.patches.photos import peak_positions
+
+    diff = np.zeros((6, 6))
+    diff[1, 1], diff[1, 2], diff[4, 4], diff[0, 5] = 5, 4, 3, 2
+    assert peak_positions(diff, 1) == [(1, 1)]
+    assert peak_positions(diff, 3) == [(1, 1), (4, 4), (0, 5)]  # (1, 2) is next to (1, 1)
