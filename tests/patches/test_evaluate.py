@@ -66,6 +66,7 @@ def test_run_patch_on_a_tiny_model_reports_flips_and_writes_outputs(red_detector
     row = evaluate.summarize(trial, red_detector.labels)
     assert row["correct_before"] == 6 and row["dynamic_rate"] == 1.0
     assert row["p_target_after_static"] > row["p_target_before"]
+    assert row["p_target_change_dynamic"] == pytest.approx(row["p_target_after_dynamic"] - row["p_target_before"])
     paths = evaluate.write_report([row], str(tmp_path), note="tiny")
     assert "| red square |" in open(paths["md"]).read()
     assert json.load(open(paths["json"]))["rows"][0]["dynamic_flips"] == 6
@@ -73,6 +74,12 @@ def test_run_patch_on_a_tiny_model_reports_flips_and_writes_outputs(red_detector
     with Image.open(chart) as img:
         colors = img.convert("RGB").getcolors(1 << 16)
     assert len(colors) > 10  # lines and text were drawn
+    noise = evaluate.summarize(evaluate.run_patch(red_detector, images, np.full((8, 8, 3), 0.4, np.float32), 1, 0,
+                                                  "random noise", ratios=(0.1, 0.3)), red_detector.labels)
+    bars = evaluate.rates_chart([row, noise], str(tmp_path / "rates.png"))
+    with Image.open(bars) as img:
+        dark_blue = np.all(np.asarray(img.convert("RGB")) == (31, 119, 180), axis=-1).sum()
+    assert dark_blue > 100  # the red square's dynamic bar (100 %) is drawn
     assert os.path.exists(evaluate.example_sheet(red_detector, images, red, trial, (0, 1),
                                                  str(tmp_path / "examples.png")))
 
