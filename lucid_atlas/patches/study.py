@@ -235,10 +235,11 @@ def winner_sheet(found, rendered: Sequence[Candidate], path: str) -> str:
     whole photo with the crop marked."""
     origin = found.trials["origin"]
     tiles, captions = [found.best_patch], [f"winner: {found.best}"]
-    icon = next((c for c in rendered if c.origin.get("direction") == origin.get("direction")), None)
-    if icon is not None:
-        tiles.append(icon.patch)
-        captions.append(f"rendering of {origin['direction']}")
+    # the direction's other renderings (for a photo: the direction that led to it)
+    same = [c for c in rendered if c.origin.get("direction") == origin.get("direction") and c.name != found.best]
+    for c in same[:1 if origin.get("image") else 3]:
+        tiles.append(c.patch)
+        captions.append(c.name if not origin.get("image") else f"rendering of {origin['direction']}")
     if origin.get("image") and "box" in origin:
         from PIL import ImageDraw
 
