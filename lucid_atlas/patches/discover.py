@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..atlas.grid import Cell
 from ..atlas.render import IconSettings, render_cells
@@ -91,7 +92,8 @@ def _as_candidate(item) -> Candidate:
 
 def discover(model, images: np.ndarray, source: int, target: int, candidates: Sequence,
              ratios: Sequence[float] = DEFAULT_RATIOS, corners: Sequence[str] = CORNERS,
-             held_out_share: float = 0.5, noise_seed: int = 0, finalists: int = 12) -> Discovery:
+             held_out_share: float = 0.5, noise_seed: int = 0, finalists: int = 12,
+             progress: bool = True) -> Discovery:
     """Pick the best candidate on the discovery half; score it and the noise patch on the held-out half.
 
     ``candidates``: :class:`~.photos.Candidate` or (name, patch) pairs. With more than
@@ -106,7 +108,7 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
     screened, screen_rows = candidates, []
     if len(candidates) > finalists:
         first = []
-        for k, c in enumerate(candidates):
+        for k, c in enumerate(tqdm(candidates, desc="screen patch candidates", unit="patch", disable=not progress)):
             trial = run_patch(model, tune, c.patch, source, target, c.name, corners, [max(ratios)],
                               before=tune_before)
             first.append((summarize(trial, model.labels), k, c))
@@ -116,7 +118,7 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
                         "p_target_after_dynamic": row["p_target_after_dynamic"], "origin": c.origin}
                        for row, _, c in first]
     scored = []
-    for c in screened:
+    for c in tqdm(screened, desc="try finalists at every size", unit="patch", disable=not progress):
         trial = run_patch(model, tune, c.patch, source, target, c.name, corners, ratios, before=tune_before)
         scored.append((summarize(trial, model.labels), c))
     scored.sort(key=lambda item: _score(item[0]), reverse=True)

@@ -187,7 +187,7 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     if candidate_settings.photo_dir:
         photos += folder_candidates(candidate_settings.photo_dir)
     found = discover(model, variants, s, t, rendered + photos, ratios, noise_seed=seed,
-                     finalists=candidate_settings.finalists)
+                     finalists=candidate_settings.finalists, progress=progress)
     test = found.trials["held_out_images"]
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
             f"{len(rendered)} renderings ({', '.join(candidate_settings.recipes)} icon recipes) of the comparison's "
