@@ -182,11 +182,14 @@ def to_valid_rgb(t: tf.Tensor, decorrelate: bool = False, sigmoid: bool = True) 
 
 @tf.custom_gradient
 def _clip_with_gradient(t: tf.Tensor):
-    """Clip to [-1, 1] but let gradients that would bring values back inside pass (Lucid's L_inf)."""
+    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf``: inside, the gradient passes;
+    at or beyond the edge, a component with ``t * dy > 0`` is zeroed. ``dy`` is the gradient of
+    the loss, so those are the components whose descent step would move the value back inside;
+    Lucid reads the gradient as the step direction and calls them "outward". Kept as Lucid has it."""
     def grad(dy):
         inside = tf.abs(t) <= 1
-        toward = tf.sign(t) * dy < 0  # descent step moves the value toward zero
-        return tf.where(inside | toward, dy, tf.zeros_like(dy))
+        passes = tf.sign(t) * dy < 0  # Lucid's "not outward": its descent step moves the value further out
+        return tf.where(inside | passes, dy, tf.zeros_like(dy))
     return tf.clip_by_value(t, -1.0, 1.0), grad
 
 

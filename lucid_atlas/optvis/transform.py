@@ -333,12 +333,16 @@ def rotate(images: tf.Tensor, radians: tf.Tensor, fill_value: float = 0.0) -> tf
 
 
 def random_rotate(angles: Sequence[float], units: str = "degrees", interpolation: str = "nearest") -> Transform:
-    """Rotate about the center by an angle picked from ``angles`` (degrees by default).
+    """Rotate about the center by an angle picked from ``angles`` (``units``: degrees by default, or
+    radians; any case, as Lucid's ``units="Degrees"``).
 
     Nearest-neighbour sampling by default, as Lucid's rotate (``tf.contrib.image.rotate``); it
     is also about a third cheaper than bilinear sampling, forward and backward.
     """
-    factor = math.pi / 180.0 if units == "degrees" else 1.0
+    unit = units.lower().rstrip("s")
+    if unit not in ("degree", "radian", "deg", "rad"):
+        raise ValueError(f"random_rotate units must be 'degrees' or 'radians' (any case), got '{units}'")
+    factor = math.pi / 180.0 if unit in ("degree", "deg") else 1.0
 
     angles = list(angles)
 

@@ -71,6 +71,16 @@ def test_rotate_zero_is_identity_and_ninety_turns():
     assert not np.allclose(turned, x.numpy(), atol=1e-3)
 
 
+def test_random_rotate_units_in_any_case():
+    x = _img(2, 9, 9)
+    s = tf.constant([[1, 2], [3, 4]], tf.int64)
+    degrees = T.random_rotate([90])(x, s).numpy()
+    np.testing.assert_allclose(T.random_rotate([90], units="Degrees")(x, s).numpy(), degrees)
+    np.testing.assert_allclose(T.random_rotate([np.pi / 2], units="RADIANS")(x, s).numpy(), degrees, atol=1e-5)
+    with pytest.raises(ValueError, match="degrees"):
+        T.random_rotate([1], units="turns")
+
+
 def test_transforms_are_differentiable_in_tf_function():
     v = tf.Variable(_img())
     f = T.compose(T.standard_transforms())
