@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import warnings
 from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
@@ -57,13 +58,14 @@ class Objective:
 
     def __init__(self, fn: Callable[[Accessor], tf.Tensor], description: str,
                  layers: Iterable[str] = (), validators: Iterable[Validator] = (), precedence: int = 3,
-                 binder: Callable[[str], "Objective"] | None = None):
+                 binder: Callable[[str], "Objective"] | None = None, signed: tuple = ()):
         self.fn = fn
         self.description = description
         self.layers = tuple(dict.fromkeys(layers))
         self.validators = tuple(validators)
         self._precedence = precedence  # 1: sum, 2: product, 3: atom (for parentheses in descriptions)
         self.binder = binder
+        self.signed = signed  # ((name, ±1), ...): the sign each diversity/alignment term enters with
 
     def __call__(self, T: Accessor) -> tf.Tensor:
         if self.binder is not None:
@@ -100,9 +102,13 @@ class Objective:
         return tuple(dict.fromkeys(out))
 
     def validate(self, model) -> "Objective":
-        """Check layer names and channels against ``model``; raises with the valid choices."""
+        """Check layer names and channels against ``model``; raises with the valid choices.
+        Warns when diversity or alignment enters with Lucid's sign (here it means the opposite)."""
         if self.binder is not None:
             raise ValueError(self._unbound_message(model))
+        for name, sign in dict.fromkeys(self.signed):
+            if (name, sign) in LUCID_SIGNS:
+                warnings.warn(LUCID_SIGNS[(name, sign)], stacklevel=3)
         for name in self.layers:
             if name == "logits":
                 if model.logits_layer is None:
@@ -140,8 +146,9 @@ class Objective:
             return Objective(a.fn, desc, (), (), precedence,
                              binder=lambda layer: Objective._combine(a.bind(layer), b.bind(layer), op, sym,
                                                                      precedence))
+        signed = (a.signed + (b.signed if sym == "+" else _flip(b.signed))) if sym in "+-" else ()
         return Objective(lambda T: op(a(T), b(T)), desc, a.layers + b.layers,
-                         a.validators + b.validators, precedence)
+                         a.validators + b.validators, precedence, signed=signed)
 
     def __add__(self, other: "ObjectiveLike") -> "Objective":
         if isinstance(other, numbers.Number):
@@ -150,7 +157,7 @@ class Objective:
             desc = f"{self._wrapped(1)} + {other:g}"
             if self.needs_layer:
                 return self._deferred(desc, 1, lambda o: o + other)
-            return Objective(lambda T: self(T) + other, desc, self.layers, self.validators, 1)
+            return Objective(lambda T: self(T) + other, desc, self.layers, self.validators, 1, signed=self.signed)
         return self._combine(self, as_objective(other), tf.add, "+", 1)
 
     def __radd__(self, other: "ObjectiveLike") -> "Objective":
@@ -169,7 +176,8 @@ class Objective:
     def __neg__(self) -> "Objective":
         if self.needs_layer:
             return self._deferred(f"-{self._wrapped(3)}", 2, lambda o: -o)
-        return Objective(lambda T: -self(T), f"-{self._wrapped(3)}", self.layers, self.validators, 2)
+        return Objective(lambda T: -self(T), f"-{self._wrapped(3)}", self.layers, self.validators, 2,
+                         signed=_flip(self.signed))
 
     def __mul__(self, other: Union["Objective", float]) -> "Objective":
         if isinstance(other, numbers.Number):
@@ -178,7 +186,8 @@ class Objective:
             desc = f"{other:g} * {self._wrapped(2)}"
             if self.needs_layer:
                 return self._deferred(desc, 2, lambda o: other * o)
-            return Objective(lambda T: other * self(T), desc, self.layers, self.validators, 2)
+            return Objective(lambda T: other * self(T), desc, self.layers, self.validators, 2,
+                             signed=self.signed if other > 0 else _flip(self.signed) if other < 0 else ())
         return self._combine(self, as_objective(other), tf.multiply, "*", 2)
 
     __rmul__ = __mul__
@@ -190,6 +199,21 @@ class Objective:
 
 
 ObjectiveLike = Union[Objective, str]
+
+# Lucid's diversity is a similarity (its idiom subtracts it); its alignment is minus a distance
+# (its idiom adds it). Ours are the opposite, so those idioms do the opposite here.
+LUCID_SIGNS = {
+    ("diversity", -1): "diversity enters this objective with a negative sign: here diversity is a reward (Lucid's "
+                       "is a similarity to subtract), so this makes the batch more alike; write "
+                       "`channel(...) + k * diversity()`",
+    ("alignment", 1): "alignment enters this objective with a positive sign: here alignment is a distance to "
+                      "subtract (Lucid's is minus a distance to add), so this pushes neighbouring images apart; "
+                      "write `... - k * alignment()` to align them",
+}
+
+
+def _flip(signed: tuple) -> tuple:
+    return tuple((name, -sign) for name, sign in signed)
 
 
 def as_objective(obj: ObjectiveLike) -> Objective:
@@ -467,7 +491,7 @@ def alignment(layer: str | None = None, decay_ratio: float = 2.0) -> Objective:
             diff = tf.reduce_mean((acts[:-d] - acts[d:]) ** 2, axis=list(range(1, acts.shape.rank)))
             total += tf.reduce_sum(diff) / decay_ratio ** d
         return total
-    return Objective(inner, f"alignment({layer})", [layer])
+    return Objective(inner, f"alignment({layer})", [layer], signed=(("alignment", 1),))
 
 
 def diversity(layer: str | None = None) -> Objective:
@@ -485,7 +509,7 @@ def diversity(layer: str | None = None) -> Objective:
         sims = tf.matmul(grams, grams, transpose_b=True)
         off_diagonal = tf.reduce_sum(sims) - tf.linalg.trace(sims)
         return -off_diagonal / tf.cast(n, tf.float32)
-    return Objective(inner, f"diversity({layer})", [layer])
+    return Objective(inner, f"diversity({layer})", [layer], signed=(("diversity", 1),))
 
 
 def input_diff(orig_img) -> Objective:

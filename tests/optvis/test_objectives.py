@@ -190,3 +190,19 @@ def test_layer_less_terms_name_the_choices_when_ambiguous_or_alone(lite0):
         obj.channel("a", 1) + obj.channel("b", 2) + obj.diversity()
     with pytest.raises(ValueError, match="give it one, e.g. '"):
         obj.diversity().validate(lite0)
+
+
+def test_lucids_sign_idioms_warn_here(lite0):
+    import warnings
+
+    def warned(objective):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            objective.validate(lite0)
+        return [str(w.message) for w in caught]
+
+    assert "more alike" in " ".join(warned(obj.channel(LAYER, 1) - 1e2 * obj.diversity()))
+    assert "apart" in " ".join(warned(obj.channel(LAYER, 1) + 0.1 * obj.alignment()))
+    assert warned(obj.channel(LAYER, 1) + 1e2 * obj.diversity()) == []
+    assert warned(obj.channel(LAYER, 1) - 0.1 * obj.alignment()) == []
+    assert warned(-(-obj.diversity(LAYER))) == []
