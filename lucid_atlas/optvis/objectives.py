@@ -67,6 +67,22 @@ class Objective:
         self.binder = binder
         self.signed = signed  # ((name, ±1), ...): the sign each diversity/alignment term enters with
 
+    @property
+    def name(self) -> str:
+        """Lucid's name for the description."""
+        return self.description
+
+    @staticmethod
+    def sum(objs: Iterable["ObjectiveLike"]) -> "Objective":
+        """Lucid's ``Objective.sum``: the sum of several objectives."""
+        objs = [as_objective(o) for o in objs]
+        if not objs:
+            raise ValueError("Objective.sum needs at least one objective")
+        total = objs[0]
+        for o in objs[1:]:
+            total = total + o
+        return total
+
     def __call__(self, T: Accessor) -> tf.Tensor:
         if self.binder is not None:
             raise ValueError(self._unbound_message())
@@ -228,13 +244,17 @@ def as_objective(obj: ObjectiveLike) -> Objective:
     raise TypeError(f"not an objective: {obj!r}")
 
 
-def wrap_objective(fn: Callable[..., Callable[[Accessor], tf.Tensor]]) -> Callable[..., Objective]:
+def wrap_objective(fn: Callable[..., Callable[[Accessor], tf.Tensor]] | None = None) -> Callable[..., Objective]:
     """Decorator: a factory of ``T -> value`` functions becomes a factory of Objectives.
 
     Layers the objective reads are found from the arguments named ``layer``/``layer_name``/
-    ``layer1``/``layer2``, so they are validated and fetched automatically.
+    ``layer1``/``layer2``, so they are validated and fetched automatically. Works bare
+    (``@wrap_objective``) and called, as Lucid writes it (``@wrap_objective()``).
     """
     import inspect
+
+    if fn is None:
+        return wrap_objective
 
     signature = inspect.signature(fn)
 
@@ -426,6 +446,10 @@ def deepdream(layer: str) -> Objective:
 
 def class_logit(label: int | str, batch: int | None = None) -> Objective:
     """A class's logit (before softmax); ``label`` is an index, class name or synset."""
+    if batch is not None and not isinstance(batch, (int, np.integer)):
+        raise TypeError(f"class_logit takes (label, batch=None), got a second argument {batch!r}: Lucid's "
+                        f"class_logit(layer, label) is class_logit(label) here (the model knows its logits layer)")
+
     def check(model):
         model.class_index(label)
 
@@ -536,6 +560,10 @@ def channel_interpolate(layer1: str, ch1: int, layer2: str, ch2: int) -> Objecti
 
 def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None) -> Objective:
     """Keeps a border of width ``w`` plain (near gray ``C`` and smooth); already negated."""
+    if not isinstance(w, (int, np.integer)):
+        raise TypeError(f"penalize_boundary_complexity takes the border width w first, got {w!r}: Lucid's "
+                        f"penalize_boundary_complexity(shape, w) is penalize_boundary_complexity(w) here "
+                        f"(the image's shape is read at render time)")
     def inner(T):
         t = T(INPUT)
         if mask is None:

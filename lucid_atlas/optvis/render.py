@@ -17,6 +17,7 @@ is a one-off renderer.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -265,7 +266,8 @@ class Renderer:
         """
         thresholds = sorted(int(t) for t in thresholds)
         if not thresholds or thresholds[0] < 1:
-            raise ValueError("thresholds must be positive step counts, e.g. (64, 256)")
+            raise ValueError("thresholds must be positive step counts, e.g. (64, 256) (Lucid's 0, the starting "
+                             "image, is not rendered here: use 1)")
         self._restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)), image_ids)
         images, values, history = [], [], []
         label = desc or str(self.objective)
@@ -310,11 +312,35 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
     return renderer.run(thresholds, seed, progress, callback, desc, steps_per_call)
 
 
+def _lucid_options(options: dict) -> dict:
+    """Lucid's ``render_vis`` keywords mapped onto ours (``verbose`` → ``progress``,
+    ``use_fixed_seed`` → ``seed``, ``relu_gradient_override`` → ``relu_gradient_steps``); the rest
+    pass through, and an unknown one raises a sentence naming what we accept."""
+    options = dict(options)
+    if "verbose" in options:
+        options.setdefault("progress", bool(options.pop("verbose")))
+    if "use_fixed_seed" in options:
+        options.setdefault("seed", 0 if options.pop("use_fixed_seed") else None)
+    if "relu_gradient_override" in options:
+        options.setdefault("relu_gradient_steps", 16 if options.pop("relu_gradient_override") else 0)
+    if "print_objectives" in options:
+        raise TypeError("render_vis(print_objectives=...) is Lucid's; here the progress bar shows the objective, "
+                        "and render(...).values has each image's value at each threshold")
+    known = set(inspect.signature(render).parameters) - {"model", "objective", "param_f", "optimizer",
+                                                          "transforms", "thresholds"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(f"render_vis got unknown option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))} "
+                        "(and Lucid's verbose, use_fixed_seed, relu_gradient_override)")
+    return options
+
+
 def render_vis(model, objective: ObjectiveLike, param_f=None, optimizer=None, transforms=None,
                thresholds: Sequence[int] = (512,), show: bool = False, **options) -> list[np.ndarray]:
     """Lucid's ``render_vis``: one image batch (NHWC, [0, 1]) per threshold. See :func:`render`.
-    ``show`` displays each threshold's batch (inline in a notebook), labelled with the objective."""
-    result = render(model, objective, param_f, optimizer, transforms, thresholds, **options)
+    ``show`` displays each threshold's batch (inline in a notebook), labelled with the objective.
+    Lucid's ``verbose``, ``use_fixed_seed`` and ``relu_gradient_override`` are understood."""
+    result = render(model, objective, param_f, optimizer, transforms, thresholds, **_lucid_options(options))
     if show:
         from ..io.show import show as show_images
 

@@ -387,7 +387,15 @@ def uniform_noise(amount: float = 0.02) -> Transform:
     return noised
 
 
-def standard_transforms() -> list[Transform]:
+class _CallableList(list):
+    """A list that also returns a copy of itself when called: ``standard_transforms`` works as
+    ours (a function) and as Lucid's (a list)."""
+
+    def __call__(self) -> list:
+        return list(self)
+
+
+def _standard_transforms() -> list[Transform]:
     """Lucid's standard list: pad 12 (0.5), jitter 8, scale 0.9..1.1, rotate -10..10 (+ zeros), jitter 4."""
     return [
         pad(12, mode="constant", constant_value=0.5),
@@ -396,6 +404,11 @@ def standard_transforms() -> list[Transform]:
         random_rotate(list(range(-10, 11)) + 5 * [0]),
         jitter(4),
     ]
+
+
+# Lucid's standard list: pad 12 (0.5), jitter 8, scale 0.9..1.1, rotate -10..10 (+ zeros), jitter 4;
+# usable as a list (Lucid's ``transform.standard_transforms``) or called (``standard_transforms()``).
+standard_transforms = _CallableList(_standard_transforms())
 
 
 def atlas_transforms(size: int = 80) -> list[Transform]:

@@ -206,3 +206,16 @@ def test_lucids_sign_idioms_warn_here(lite0):
     assert warned(obj.channel(LAYER, 1) + 1e2 * obj.diversity()) == []
     assert warned(obj.channel(LAYER, 1) - 0.1 * obj.alignment()) == []
     assert warned(-(-obj.diversity(LAYER))) == []
+
+
+def test_lucid_style_calls_work_or_name_our_equivalent():
+    @obj.wrap_objective()  # Lucid's spelling, with parentheses
+    def first_channel(layer):
+        return lambda T: tf.reduce_mean(T(layer)[..., 0], axis=[1, 2])
+
+    assert str(first_channel("a")) == "first_channel(a)" and first_channel("a").name == "first_channel(a)"
+    assert str(obj.Objective.sum([obj.channel("a", 1), "a:2"])) == "channel(a, 1) + channel(a, 2)"
+    with pytest.raises(TypeError, match=r"class_logit\(label\) here"):
+        obj.class_logit("softmax2_pre_activation", "flamingo")
+    with pytest.raises(TypeError, match=r"penalize_boundary_complexity\(w\) here"):
+        obj.penalize_boundary_complexity((1, 64, 64, 3))

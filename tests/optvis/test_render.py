@@ -206,3 +206,17 @@ def test_zoom_frames_move_and_cycle(lite0, tmp_path):
     assert Image.open(gif).n_frames == 4
     mp4 = video.save_mp4(frames, str(tmp_path / "z.mp4"))
     assert (tmp_path / "z.mp4").stat().st_size > 1000 and mp4.endswith(".mp4")
+
+
+def test_lucid_render_vis_keywords_are_understood(lite0):
+    kwargs = dict(param_f=lambda: param.image(32), thresholds=(2,))
+    ours = render.render_vis(lite0, "block5_expanded:3", progress=False, seed=0, **kwargs)
+    lucids = render.render_vis(lite0, "block5_expanded:3", verbose=False, use_fixed_seed=True,
+                               relu_gradient_override=True, **kwargs)
+    np.testing.assert_allclose(ours[-1], lucids[-1], atol=1e-6)
+    with pytest.raises(TypeError, match="progress bar shows the objective"):
+        render.render_vis(lite0, "block5_expanded:3", print_objectives=True, **kwargs)
+    with pytest.raises(TypeError, match="unknown option"):
+        render.render_vis(lite0, "block5_expanded:3", stepz=3, **kwargs)
+    with pytest.raises(ValueError, match="use 1"):
+        render.render_vis(lite0, "block5_expanded:3", param_f=lambda: param.image(32), thresholds=(0, 2))

@@ -187,3 +187,9 @@ def test_gather_warps_have_the_ops_values_and_gradient(interpolation, xla):
     got = _warp_and_input_gradient(tf.function(warp, jit_compile=xla), images, weights)
     np.testing.assert_allclose(got[0], want[0], atol=1e-5)
     np.testing.assert_allclose(got[1], want[1], atol=1e-4)
+
+
+def test_standard_transforms_as_lucid_list_or_our_function():
+    assert len(T.standard_transforms) == 5 and len(T.standard_transforms()) == 5
+    extended = T.standard_transforms + [T.jitter(2)]  # Lucid code extends the list
+    assert len(extended) == 6 and len(T.standard_transforms) == 5
