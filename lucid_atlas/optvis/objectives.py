@@ -78,10 +78,7 @@ class Objective:
         objs = [as_objective(o) for o in objs]
         if not objs:
             raise ValueError("Objective.sum needs at least one objective")
-        total = objs[0]
-        for o in objs[1:]:
-            total = total + o
-        return total
+        return sum(objs[1:], objs[0])
 
     def __call__(self, T: Accessor) -> tf.Tensor:
         if self.binder is not None:

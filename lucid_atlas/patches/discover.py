@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..atlas.grid import Cell
 from ..atlas.render import IconSettings, render_cells
 from .composite import CORNERS, noise_patch
-from .evaluate import DEFAULT_RATIOS, class_probabilities, run_patch, summarize
+from .evaluate import DEFAULT_RATIOS, class_probabilities, rank_key, run_patch, summarize
 from .photos import Candidate, PhotoSettings
 
 
@@ -63,14 +63,16 @@ class CandidateSettings:
 
 def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence[str], folder: str,
                       whitening: np.ndarray | None, icons: IconSettings, tries: int = 2, label: str = "",
-                      progress: bool = True) -> list[tuple[str, np.ndarray]]:
+                      progress: bool = True) -> list[Candidate]:
     """``tries`` feature visualizations (``icons.size``² px, [0, 1]) of each direction, each its own
     candidate named "<direction>, <label> <size> px, try <t>"; cached as PNGs in ``folder``."""
     cells = [Cell(t, k, 1, np.asarray(d, np.float32)) for t in range(tries) for k, d in enumerate(directions)]
     icons = dataclasses.replace(icons, tries=1, batch=max(1, min(len(cells), 32)))
     rendered = render_cells(model, layer, cells, folder, icons, whitening, progress)
     prefix = f"{label} " if label else ""
-    return [(f"{names[c.col]}, {prefix}{icons.size} px, try {c.row}", rendered[(c.row, c.col)]) for c in cells]
+    return [Candidate(f"{names[c.col]}, {prefix}{icons.size} px, try {c.row}", rendered[(c.row, c.col)],
+                      {"direction": names[c.col], "recipe": label, "size": icons.size, "try": c.row})
+            for c in cells]
 
 
 def split_variants(images: np.ndarray, held_out_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
@@ -80,10 +82,6 @@ def split_variants(images: np.ndarray, held_out_share: float = 0.5) -> tuple[np.
         raise ValueError(f"need at least 2 source images or variants to discover and then score a patch, "
                          f"got {len(images)}; use --augment N")
     return images[:cut], images[cut:]
-
-
-def _score(row: dict) -> tuple:
-    return row["dynamic_rate"], row["static_rate"], row["p_target_after_dynamic"]
 
 
 def _as_candidate(item) -> Candidate:
@@ -112,7 +110,7 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
             trial = run_patch(model, tune, c.patch, source, target, c.name, corners, [max(ratios)],
                               before=tune_before)
             first.append((summarize(trial, model.labels), k, c))
-        first.sort(key=lambda item: (_score(item[0]), -item[1]), reverse=True)
+        first.sort(key=lambda item: (rank_key(item[0]), -item[1]), reverse=True)
         screened = [c for _, _, c in first[:finalists]]
         screen_rows = [{"patch": c.name, "dynamic_rate_at_largest": row["dynamic_rate"],
                         "p_target_after_dynamic": row["p_target_after_dynamic"], "origin": c.origin}
@@ -121,7 +119,7 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
     for c in tqdm(screened, desc="try finalists at every size", unit="patch", disable=not progress):
         trial = run_patch(model, tune, c.patch, source, target, c.name, corners, ratios, before=tune_before)
         scored.append((summarize(trial, model.labels), c))
-    scored.sort(key=lambda item: _score(item[0]), reverse=True)
+    scored.sort(key=lambda item: rank_key(item[0]), reverse=True)
     best_row, best = scored[0]
     config = best_row["static_config"]
     noise = noise_patch(best.patch.shape[0], noise_seed)

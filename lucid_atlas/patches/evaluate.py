@@ -112,6 +112,11 @@ def summarize(trial: PatchTrial, labels: Sequence[str], config: tuple[int, int] 
                                 for j, r in enumerate(trial.ratios)}}
 
 
+def rank_key(row: dict) -> tuple:
+    """How report rows rank patches: dynamic rate, then static rate, then target probability."""
+    return row["dynamic_rate"], row["static_rate"], row["p_target_after_dynamic"]
+
+
 COLUMNS = ("patch", "patch_class", "source", "target", "images", "correct_before", "static_corner", "static_ratio",
            "static_flips", "static_rate", "dynamic_flips", "dynamic_rate", "p_target_before",
            "p_target_after_static", "p_target_change_static", "p_target_after_dynamic", "p_target_change_dynamic")
@@ -193,15 +198,20 @@ def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, basel
     return path
 
 
+def _example_picks(trial: PatchTrial, config: tuple[int, int], n: int) -> list[int]:
+    """The first ``n`` images to show: flipped ones first, then those correct before, in order."""
+    ci, ri = config
+    correct = trial.top1_before == trial.source
+    flipped = correct & (trial.top1_after[:, ci, ri] == trial.target)
+    return [int(i) for i in np.lexsort((np.arange(len(correct)), ~correct, ~flipped))][:n]
+
+
 def example_sheet(model, images: np.ndarray, patch: np.ndarray, trial: PatchTrial, config: tuple[int, int],
                   path: str, n: int = 6) -> str:
     """A labelled contact sheet: source images with the patch at the static config, top-1 before -> after
     (flipped images first)."""
     ci, ri = config
-    correct = trial.top1_before == trial.source
-    flipped = correct & (trial.top1_after[:, ci, ri] == trial.target)
-    order = [int(i) for i in np.lexsort((np.arange(len(images)), ~correct, ~flipped))]
-    picks = order[:n]
+    picks = _example_picks(trial, config, n)
     patched = apply_patch(images[picks], patch, trial.corners[ci], trial.ratios[ri])
     labels = model.labels
     captions = [f"{labels[trial.top1_before[i]]} -> {labels[trial.top1_after[i, ci, ri]]}" for i in picks]
@@ -243,9 +253,7 @@ def best_examples_sheet(model, images: np.ndarray, best: Sequence[tuple[np.ndarr
     static config, flipped ones first, top-1 before -> after)."""
     tiles, captions = [], []
     for patch, trial, (ci, ri) in best:
-        correct = trial.top1_before == trial.source
-        flipped = correct & (trial.top1_after[:, ci, ri] == trial.target)
-        order = [int(i) for i in np.lexsort((np.arange(len(images)), ~correct, ~flipped))][:per_patch]
+        order = _example_picks(trial, (ci, ri), per_patch)
         tiles.append(patch)
         captions.append(trial.name)
         patched = apply_patch(images[order], patch, trial.corners[ci], trial.ratios[ri])

@@ -24,7 +24,7 @@ from .composite import CORNERS, augment, noise_patch
 from .discover import CandidateSettings, discover, render_candidates, split_variants
 from .photos import Candidate, folder_candidates, photo_candidates
 from .evaluate import (DEFAULT_RATIOS, best_examples_sheet, class_probabilities, example_sheet, markdown_table,
-                       probability_chart, rates_chart, run_patch, summarize, write_report)
+                       probability_chart, rank_key, rates_chart, run_patch, summarize, write_report)
 
 
 def source_variants(model, images: ImageSource, source: int, n_augment: int = 0, seed: int = 0) -> tuple:
@@ -44,11 +44,13 @@ def source_variants(model, images: ImageSource, source: int, n_augment: int = 0,
     return np.stack([to_array(fit_image(to_pil(load_image(p)), h)) for p in paths]), paths
 
 
-def _outputs(model, variants, patch, trial, noise_trial, config, rows, out_dir, note) -> dict:
+def _outputs(model, variants, patch, trial, noise_trial, config, rows, out_dir, note, examples: bool = True) -> dict:
+    """Report, probability chart, patch PNG and (unless the caller draws its own) the examples sheet."""
     paths = write_report(rows, out_dir, note=note)
     paths["chart"] = probability_chart(trial, model.labels, os.path.join(out_dir, "patch_chart.png"), noise_trial)
-    paths["examples"] = example_sheet(model, variants, patch, trial, config,
-                                      os.path.join(out_dir, "patch_examples.png"))
+    if examples:
+        paths["examples"] = example_sheet(model, variants, patch, trial, config,
+                                          os.path.join(out_dir, "patch_examples.png"))
     paths["patch"] = sheets.save_png(patch, os.path.join(out_dir, "patch.png"))
     return paths
 
@@ -100,8 +102,7 @@ def evaluate_patch_files(model, images: ImageSource, source, target, patch_paths
     for name, patch in patches:
         trial = run_patch(model, variants, patch, s, t, name, CORNERS, ratios, before=before)
         scored.append((summarize(trial, model.labels, config), trial, patch))
-    scored.sort(key=lambda item: (item[0]["dynamic_rate"], item[0]["static_rate"],
-                                  item[0]["p_target_after_dynamic"]), reverse=True)
+    scored.sort(key=lambda item: rank_key(item[0]), reverse=True)
     side = max(max(p.shape[:2]) for _, p in patches)
     noise_trial = run_patch(model, variants, noise_patch(side, seed), s, t, "random noise", CORNERS, ratios,
                             before=before)
@@ -115,7 +116,7 @@ def evaluate_patch_files(model, images: ImageSource, source, target, patch_paths
             f"{', '.join(f'{r:g}' for r in ratios)} per image. Best patch first, the noise patch last.")
     best_row, best_trial, best_patch = scored[0]
     paths = _outputs(model, variants, best_patch, best_trial, noise_trial, best_row["static_config"], rows,
-                     out_dir, note)
+                     out_dir, note, examples=False)
     paths["rates_chart"] = rates_chart(rows, os.path.join(out_dir, "patch_rates.png"))
     paths["examples"] = best_examples_sheet(model, variants, [(p, trial, row["static_config"])
                                                               for row, trial, p in scored[:3]],
@@ -201,7 +202,8 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
             "noise patch gets its own best static config on the held-out half.")
     paths = _outputs(model, test, found.best_patch, found.trials["patch"], found.trials["noise"],
                      found.static_config, found.held_out, out_dir, note)
-    paths["winner"] = winner_sheet(found, rendered, os.path.join(out_dir, "patch_winner.png"))
+    paths["winner"] = winner_sheet(found, rendered, os.path.join(out_dir, "patch_winner.png"),
+                                   candidate_settings.photos.load_size)
     storage.write_json(os.path.join(out_dir, "candidates.json"),
                        {"finalists": found.candidates, "screen": found.trials["screen"]})
     beats = found.held_out[0]["dynamic_rate"] > found.held_out[1]["dynamic_rate"]
@@ -223,16 +225,14 @@ def _rendered_candidates(model, layer: str, directions, kinds, whitening, out_di
             icon_settings = settings.icon_settings(recipe, size, seed)
             key = hashlib.sha1(directions.tobytes() + repr((icon_settings, settings.tries)).encode())
             folder = os.path.join(out_dir, f"candidates_{slug(target_label)}_{recipe}_{key.hexdigest()[:8]}")
-            made = render_candidates(model, layer, directions, [str(k) for k in kinds], folder, whitening,
+            out += render_candidates(model, layer, directions, [str(k) for k in kinds], folder, whitening,
                                      icon_settings, settings.tries, recipe, progress)
-            out += [Candidate(name, patch, {"direction": name.split(", ")[0], "recipe": recipe, "size": size})
-                    for name, patch in made]
     return out
 
 
-def winner_sheet(found, rendered: Sequence[Candidate], path: str) -> str:
+def winner_sheet(found, rendered: Sequence[Candidate], path: str, load_size: int = 448) -> str:
     """The winning patch next to a rendering of the direction it came from and, for a photo, the
-    whole photo with the crop marked."""
+    whole photo with the crop marked (its box is in pixels of the photo loaded at ``load_size``)."""
     origin = found.trials["origin"]
     tiles, captions = [found.best_patch], [f"winner: {found.best}"]
     # the direction's other renderings (for a photo: the direction that led to it)
@@ -243,9 +243,8 @@ def winner_sheet(found, rendered: Sequence[Candidate], path: str) -> str:
     if origin.get("image") and "box" in origin:
         from PIL import ImageDraw
 
-        photo = to_pil(load_image(origin["image"], 448))
-        scale = photo.width / 448
-        top, left, bottom, right = (v * scale for v in origin["box"])
+        photo = to_pil(load_image(origin["image"], load_size))
+        top, left, bottom, right = origin["box"]
         ImageDraw.Draw(photo).rectangle([left, top, right, bottom], outline=(255, 0, 0), width=4)
         tiles.append(np.asarray(photo, np.float32) / 255.0)
         captions.append(f"{origin['class']}, crop at {tuple(origin['position'])}")
