@@ -108,6 +108,21 @@ def rfft2d_freqs(h: int, w: int) -> np.ndarray:
     return np.sqrt(fx * fx + fy * fy)
 
 
+def _spectrum_scale(h: int, w: int, decay_power: float) -> np.ndarray:
+    """Lucid's spectrum scale: 1/f^decay, × sqrt(h w) (a unitary transform), ÷ 4 (its image scale)."""
+    freqs = rfft2d_freqs(h, w)
+    scale = 1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** decay_power
+    return (scale * np.sqrt(w * h) / 4.0).astype(np.float32)
+
+
+def _spectrum_to_image(real: tf.Tensor, imag: tf.Tensor, scale: tf.Tensor, h: int, w: int) -> tf.Tensor:
+    """Scaled spectra [B, C, fh, fw] (real and imaginary parts) to images [B, h, w, C]."""
+    img = tf.signal.irfft2d(tf.complex(real * scale, imag * scale))  # [B, C, H, W]
+    if w % 2 == 1:  # Lucid's odd-width spectrum inverts to w + 1 columns
+        img = img[:, :, :h, :w]
+    return tf.transpose(img, [0, 2, 3, 1])
+
+
 def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float = 1.0,
               seed: int | None = None) -> Param:
     """Lucid's Fourier parameterization: spectrum scaled by 1/f^decay, image ÷ 4 (unbounded).
@@ -115,23 +130,26 @@ def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float 
     A ``decay_power`` above 1 (as in Lucid, unnormalized) favours low frequencies: smoother,
     larger shapes and, since the lowest frequencies gain most, more contrast."""
     b, h, w, ch = shape
-    freqs = rfft2d_freqs(h, w)
-    fh, fw = freqs.shape
+    fh, fw = rfft2d_freqs(h, w).shape
     sd = sd or 0.01
     spectrum = tf.Variable(np.float32(sd) * _normal(seed, (2, b, ch, fh, fw), batch_axis=1), name="spectrum")
-    scale = 1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** decay_power
     # Lucid's ÷4 after the inverse FFT, folded into the (real, so cheaper than complex) scale.
-    scale = tf.constant((scale * np.sqrt(w * h) / 4.0).astype(np.float32))
-    crop = w % 2 == 1  # Lucid's odd-width spectrum inverts to w + 1 columns
+    scale = tf.constant(_spectrum_scale(h, w, decay_power))
 
     def render() -> tf.Tensor:
         real, imag = tf.unstack(spectrum)  # unstack's gradient is a stack; slicing's is far slower
-        img = tf.signal.irfft2d(tf.complex(real * scale, imag * scale))  # [B, C, H, W]
-        if crop:
-            img = img[:, :, :h, :w]
-        return tf.transpose(img, [0, 2, 3, 1])
+        return _spectrum_to_image(real, imag, scale, h, w)
 
     return Param(render, [spectrum], f"fft{tuple(shape)}", spectrum, "fourier")
+
+
+def sample_fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float = 1.0) -> tf.Tensor:
+    """A new random image [B, H, W, C] with the Fourier parameterization's statistics at every call
+    (unbounded, not trainable): e.g. random backgrounds that look like natural-image noise."""
+    b, h, w, ch = shape
+    fh, fw = rfft2d_freqs(h, w).shape
+    noise = (0.01 if sd is None else sd) * tf.random.normal([2, b, ch, fh, fw])
+    return _spectrum_to_image(noise[0], noise[1], tf.constant(_spectrum_scale(h, w, decay_power)), h, w)
 
 
 def laplacian_pyramid(shape: Sequence[int], n_levels: int = 4, sd: float | None = None,
@@ -180,17 +198,65 @@ def to_valid_rgb(t: tf.Tensor, decorrelate: bool = False, sigmoid: bool = True) 
     return _clip_with_gradient(2 * t - 1) / 2 + 0.5
 
 
-@tf.custom_gradient
-def _clip_with_gradient(t: tf.Tensor):
-    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf``: inside, the gradient passes;
-    at or beyond the edge, a component with ``t * dy > 0`` is zeroed. ``dy`` is the gradient of
-    the loss, so those are the components whose descent step would move the value back inside;
-    Lucid reads the gradient as the step direction and calls them "outward". Kept as Lucid has it."""
-    def grad(dy):
-        inside = tf.abs(t) <= 1
-        passes = tf.sign(t) * dy < 0  # Lucid's "not outward": its descent step moves the value further out
-        return tf.where(inside | passes, dy, tf.zeros_like(dy))
-    return tf.clip_by_value(t, -1.0, 1.0), grad
+def _constrain_L_inf(t: tf.Tensor, precondition: bool):
+    @tf.custom_gradient
+    def constrained(t):
+        def grad(dy):
+            # Lucid reads the gradient as the step direction: at the edge, a component with t·dy > 0
+            # ("outward") is zeroed. dy is the loss gradient, so those are the components whose
+            # descent step would move the value back inside. Kept as Lucid has it.
+            blocked = (tf.abs(t) >= 1) & (t * dy > 0)
+            g = tf.sign(dy) if precondition else dy
+            return tf.where(blocked, tf.zeros_like(g), g)
+        return t / tf.maximum(1.0, tf.abs(t)), grad
+    return constrained(t)
+
+
+def constrain_L_inf(t: tf.Tensor, precondition: bool = False) -> tf.Tensor:
+    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf`` (``precondition``: the
+    gradient's sign, the L∞ steepest-descent direction, as its ``constrain_L_inf_precondition``)."""
+    return _constrain_L_inf(t, precondition)
+
+
+def constrain_L2(t: tf.Tensor) -> tf.Tensor:
+    """``t`` scaled into the unit L2 ball; at or beyond the boundary, a gradient whose descent step
+    would leave the ball loses its outward (radial) part, as Lucid's ``constrain_L2``."""
+    @tf.custom_gradient
+    def constrained(t):
+        norm = tf.norm(t)
+
+        def grad(dy):
+            unit = t / norm
+            along = tf.reduce_sum(unit * dy)
+            keep = (norm <= 1) | (along < 0)
+            return tf.where(keep, dy, dy - unit * along)
+        return t / tf.maximum(1.0, norm), grad
+    return constrained(t)
+
+
+def _clip_with_gradient(t: tf.Tensor) -> tf.Tensor:
+    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf`` (see :func:`constrain_L_inf`)."""
+    return _constrain_L_inf(t, False)
+
+
+def bilinear_sample(texture, uv) -> tf.Tensor:
+    """Sample ``texture`` [h, w, C] at ``uv`` [..., 2] in [0, 1] as OpenGL does (GL_REPEAT wrap,
+    GL_LINEAR filter, v = 0 at the bottom row): [..., C]. For textures seen through a UV map."""
+    texture = tf.convert_to_tensor(texture, tf.float32)
+    uv = tf.convert_to_tensor(uv, tf.float32)
+    h, w = tf.shape(texture)[0], tf.shape(texture)[1]
+    # pixel-center coordinates: column u·w − ½, row (1 − v)·h − ½
+    col = uv[..., 0] * tf.cast(w, tf.float32) - 0.5
+    row = (1.0 - uv[..., 1]) * tf.cast(h, tf.float32) - 0.5
+    c0, r0 = tf.floor(col), tf.floor(row)
+    fc, fr = (col - c0)[..., None], (row - r0)[..., None]
+    c0, r0 = tf.cast(c0, tf.int32), tf.cast(r0, tf.int32)
+
+    def at(r, c):
+        return tf.gather_nd(texture, tf.stack([tf.math.floormod(r, h), tf.math.floormod(c, w)], -1))
+    top = at(r0, c0) * (1 - fc) + at(r0, c0 + 1) * fc
+    bottom = at(r0 + 1, c0) * (1 - fc) + at(r0 + 1, c0 + 1) * fc
+    return top * (1 - fr) + bottom * fr
 
 
 def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None, decorrelate: bool = True,
@@ -241,31 +307,46 @@ def from_image(init: np.ndarray) -> Param:
                  raw.image_variable, "logit_pixels")
 
 
+def composite_activation(x: tf.Tensor) -> tf.Tensor:
+    """atan(x) and its square, each scaled to unit RMS for unit-normal x (Lucid's CPPN activation)."""
+    a = tf.atan(x)
+    return tf.concat([a / 0.67, a * a / 0.6], -1)
+
+
+def _instance_norm(x: tf.Tensor) -> tf.Tensor:
+    mean, var = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+    return (x - mean) * tf.math.rsqrt(var + 1e-6)
+
+
 def cppn(width: int, batch: int = 1, channels: int = 3, hidden: int = 24, layers: int = 8,
-         height: int | None = None, seed: int | None = None) -> Param:
+         height: int | None = None, seed: int | None = None,
+         activation: Callable[[tf.Tensor], tf.Tensor] = composite_activation, normalize: bool = False) -> Param:
     """A CPPN: an MLP from (x, y) coordinates to colors; smooth, resolution-free patterns.
 
-    Use a smaller learning rate than for images (Adam 0.005, as Lucid recommends).
+    Each image of the batch has its own network. ``activation`` maps [..., hidden] to [..., k]
+    (default :func:`composite_activation`, k = 2 × hidden); ``normalize`` instance-normalizes
+    each layer before it. Use a smaller learning rate than for images (Adam 0.005, as Lucid
+    recommends).
     """
     height = height or width
     generators = _image_generators(seed, batch)
     r = 3.0 ** 0.5
     ys, xs = np.meshgrid(np.linspace(-r, r, height), np.linspace(-r, r, width), indexing="ij")
     coords = tf.constant(np.stack([xs, ys], -1)[None].astype(np.float32))
+    out_width = int(activation(tf.zeros([1, hidden])).shape[-1])
     weights, biases, fan_in = [], [], 2
     for _ in range(layers):
         draws = [g.normal(0, np.sqrt(1.0 / fan_in), (fan_in, hidden)) for g in generators]
         weights.append(tf.Variable(np.stack(draws).astype(np.float32)))
         biases.append(tf.Variable(np.zeros((batch, 1, 1, hidden), np.float32)))
-        fan_in = 2 * hidden  # the composite activation doubles the width
+        fan_in = out_width
     w_out = tf.Variable(np.zeros((batch, fan_in, channels), np.float32))
 
     def render() -> tf.Tensor:
         x = tf.tile(coords, [batch, 1, 1, 1])
         for w, b in zip(weights, biases):
             x = tf.einsum("bhwi,bio->bhwo", x, w) + b
-            a = tf.atan(x)
-            x = tf.concat([a / 0.67, a * a / 0.6], -1)  # Lucid's composite activation, unit variance
+            x = activation(_instance_norm(x) if normalize else x)
         return tf.nn.sigmoid(tf.einsum("bhwi,bio->bhwo", x, w_out))
 
     return Param(render, weights + biases + [w_out], f"cppn({width}x{height}, batch={batch})", None, "other")

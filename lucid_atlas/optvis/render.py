@@ -133,6 +133,38 @@ class _OwnStepsTraceOnce(logging.Filter):
 tf.get_logger().addFilter(_OwnStepsTraceOnce())
 
 
+def _model_transform(model, param, transforms):
+    """The transform chain as one callable, with the resize a fixed-size model needs fused in."""
+    chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
+    image_shape = param().shape  # params are small; this gives the static batch and size
+    fixed = model.image_shape[:2] if model.info.get("fixed_input_size") else None
+    if fixed and (chain or tuple(image_shape[1:3]) != tuple(fixed)):
+        h, w = fixed
+        chain.append(transform_lib.resize_to(h, w))
+    return transform_lib.compose(*chain), image_shape
+
+
+def _forward(model, objective, images, transform, seeds, overrides=None, jit_compile: bool = False):
+    """Each image's objective value [B] after the transforms drawn from per-image ``seeds`` [B, 2]."""
+    layers = objective.model_layers(model)
+    with transform_lib.xla_compatible(jit_compile):
+        x = transform(to_model_rgb(images, rng.fold(seeds, 0)), rng.fold(seeds, 1))
+    acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
+    return objective.per_image(Accessor(model, acts, images))
+
+
+def objective_values(model, objective: ObjectiveLike, param, transforms=(), seed: int = 0,
+                     step: int = 0) -> np.ndarray:
+    """Each image's objective value [B] for the param's current images (no optimization).
+
+    The transforms draw as a render's step ``step`` would under ``seed`` (default: none drawn)."""
+    objective = as_objective(objective).validate(model)
+    transform, image_shape = _model_transform(model, param, transforms)
+    ids = tf.range(image_shape[0], dtype=tf.int64)
+    seeds = rng.per_image(tf.constant([int(seed) % (2 ** 31), int(step)], tf.int64), ids)
+    return _forward(model, objective, param(), transform, seeds).numpy()
+
+
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
               counter: tf.Variable | None = None, image_ids: tf.Variable | None = None) -> Step:
@@ -142,16 +174,9 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
     a final resize is fused into the last geometric warp (skipped when the sizes already match
     and there is nothing to warp).
     """
-    chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
-    layers = objective.model_layers(model)
     variables = param.trainable_variables
     overrides = RELU_OVERRIDES if redirect_relu else None
-    image_shape = param().shape  # params are small; this gives the static batch and size
-    fixed = model.image_shape[:2] if model.info.get("fixed_input_size") else None
-    if fixed and (chain or tuple(image_shape[1:3]) != tuple(fixed)):
-        h, w = fixed
-        chain.append(transform_lib.resize_to(h, w))
-    transform = transform_lib.compose(*chain)
+    transform, image_shape = _model_transform(model, param, transforms)
     counter = counter if counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
     base = seed if isinstance(seed, tf.Variable) else tf.Variable(int(seed) % (2 ** 31), dtype=tf.int64,
                                                                    trainable=False)
@@ -162,10 +187,7 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
         index = counter.assign_add(1)
         seeds = rng.per_image(tf.stack([base, index]), image_ids)  # [B, 2]: each image's own draws
         images = param()
-        with transform_lib.xla_compatible(jit_compile):
-            x = transform(to_model_rgb(images, rng.fold(seeds, 0)), rng.fold(seeds, 1))
-        acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
-        value = objective.per_image(Accessor(model, acts, images))
+        value = _forward(model, objective, images, transform, seeds, overrides, jit_compile)
         # the sum, not the mean: each image's gradient is its own, whatever the batch size
         grads = tf.gradients(-tf.reduce_sum(value), variables)
         optimizer.apply_gradients(zip(grads, variables))
