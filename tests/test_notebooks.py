@@ -11,13 +11,14 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")))
+LUCID_NOTEBOOKS = sorted(glob.glob(os.path.join(ROOT, "notebooks", "lucid", "*.ipynb")))  # run in tests/lucid
 
 
 def test_there_are_notebooks():
     assert len(NOTEBOOKS) >= 4
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+@pytest.mark.parametrize("path", NOTEBOOKS + LUCID_NOTEBOOKS, ids=os.path.basename)
 def test_notebook_is_stored_clean(path):
     with open(path) as f:
         nb = json.load(f)

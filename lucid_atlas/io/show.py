@@ -15,9 +15,9 @@ import uuid
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from .sheets import contact_sheet, save_png, to_pil
+from .sheets import contact_sheet, fit_text, load_font, save_png, to_pil
 
 
 def in_notebook() -> bool:
@@ -59,16 +59,27 @@ def picture(images, labels: Sequence[str] | None = None, min_size: int = 128, ti
         raise ValueError("show: nothing to show")
     if labels is not None and len(labels) != len(items):
         raise ValueError(f"show: {len(items)} images but {len(labels)} labels")
-    if len(items) == 1 and not labels and not title:
+    if len(items) == 1 and not labels:
         img = items[0] if isinstance(items[0], Image.Image) else to_pil(items[0])
         if max(img.size) < min_size:
             scale = min_size / max(img.size)
             img = img.resize((round(img.width * scale), round(img.height * scale)), Image.NEAREST)
-        return img
+        return _titled(img.convert("RGB"), title) if title else img
     arrays = [np.asarray(i.convert("RGB")) if isinstance(i, Image.Image) else i for i in items]
     cell = max(min_size, max(max(np.asarray(a).shape[:2]) for a in arrays))
     return contact_sheet(arrays, [str(label) for label in labels] if labels else None,
                          columns=min(len(arrays), 8), cell=cell, title=title)
+
+
+def _titled(img: Image.Image, title: str) -> Image.Image:
+    """``img`` under a one-line title, at its own aspect (a wide strip stays a wide strip)."""
+    font = load_font(14)
+    pad, title_h = 4, 14 + 12
+    out = Image.new("RGB", (max(img.width, 160) + 2 * pad, img.height + title_h + pad), (255, 255, 255))
+    draw = ImageDraw.Draw(out)
+    draw.text((pad, pad), fit_text(draw, title, font, out.width - 2 * pad), fill=(0, 0, 0), font=font)
+    out.paste(img, (pad, title_h))
+    return out
 
 
 def show(images, labels: Sequence[str] | None = None, path: str | None = None, min_size: int = 128,

@@ -238,6 +238,9 @@ def as_objective(obj: ObjectiveLike) -> Objective:
         if not sep or not ch.strip().lstrip("-").isdigit():
             raise ValueError(f"objective string must be 'layer:channel', e.g. 'mixed4d:42', got '{obj}'")
         return channel(layer, int(ch))
+    if callable(obj):
+        raise TypeError(f"{obj!r} is a plain function T -> value (Lucid's way); here an objective is an Objective: "
+                        f"decorate its factory with @wrap_objective, or run Lucid code through lucid_atlas.lucid")
     raise TypeError(f"not an objective: {obj!r}")
 
 

@@ -240,6 +240,10 @@ class Renderer:
         self.objective = as_objective(objective).validate(model)
         self._param_f = param_f or (lambda: param_lib.image(128))
         self.param = self._param_f()
+        if not isinstance(self.param, param_lib.Param):
+            raise TypeError(f"param_f returned a {type(self.param).__name__}, not a Param (such as param.image(128)): "
+                            "a function returning a tensor is Lucid's way; run it through "
+                            "lucid_atlas.lucid.optvis.render.make_t_image, or use lucid_atlas.lucid")
         for op in image_ops:
             op.check(self.param)
         if transforms is None:
@@ -288,8 +292,9 @@ class Renderer:
         """
         thresholds = sorted(int(t) for t in thresholds)
         if not thresholds or thresholds[0] < 1:
-            raise ValueError("thresholds must be positive step counts, e.g. (64, 256) (Lucid's 0, the starting "
-                             "image, is not rendered here: use 1)")
+            raise ValueError("thresholds must be positive step counts, e.g. (64, 256): Lucid's threshold i is the "
+                             "image after step i + 1, so its 0 is 1 here (or run Lucid code through lucid_atlas.lucid, "
+                             "whose render_vis counts as Lucid does)")
         self._restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)), image_ids)
         images, values, history = [], [], []
         label = desc or str(self.objective)
@@ -347,7 +352,8 @@ def _lucid_options(options: dict) -> dict:
         options.setdefault("relu_gradient_steps", 16 if options.pop("relu_gradient_override") else 0)
     if "print_objectives" in options:
         raise TypeError("render_vis(print_objectives=...) is Lucid's; here the progress bar shows the objective, "
-                        "and render(...).values has each image's value at each threshold")
+                        "and render(...).values has each image's value at each threshold (lucid_atlas.lucid's "
+                        "render_vis takes print_objectives)")
     known = set(inspect.signature(render).parameters) - {"model", "objective", "param_f", "optimizer",
                                                           "transforms", "thresholds"}
     unknown = sorted(set(options) - known)

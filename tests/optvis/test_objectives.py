@@ -219,3 +219,5 @@ def test_lucid_style_calls_work_or_name_our_equivalent():
         obj.class_logit("softmax2_pre_activation", "flamingo")
     with pytest.raises(TypeError, match=r"penalize_boundary_complexity\(w\) here"):
         obj.penalize_boundary_complexity((1, 64, 64, 3))
+    with pytest.raises(TypeError, match="wrap_objective.*lucid_atlas.lucid"):
+        obj.as_objective(lambda T: tf.reduce_mean(T("a")))

@@ -218,5 +218,7 @@ def test_lucid_render_vis_keywords_are_understood(lite0):
         render.render_vis(lite0, "block5_expanded:3", print_objectives=True, **kwargs)
     with pytest.raises(TypeError, match="unknown option"):
         render.render_vis(lite0, "block5_expanded:3", stepz=3, **kwargs)
-    with pytest.raises(ValueError, match="use 1"):
+    with pytest.raises(TypeError, match="not a Param.*make_t_image"):
+        render.render_vis(lite0, "block5_expanded:3", param_f=lambda: param.image(32)(), thresholds=(2,))
+    with pytest.raises(ValueError, match="its 0 is 1 here"):
         render.render_vis(lite0, "block5_expanded:3", param_f=lambda: param.image(32), thresholds=(0, 2))
