@@ -26,7 +26,7 @@ browser:
 	  echo "Chromium not installed (apt-get install chromium): the browser tests will skip"
 
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Xplique pins TensorFlow <= 2.20; its features_visualizations run fine on 2.21, so install it
 # without dependencies plus the few modules its package imports.
