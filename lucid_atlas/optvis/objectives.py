@@ -583,3 +583,15 @@ def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None) -> Obje
 def objective_sum(objectives: Sequence[ObjectiveLike]) -> Objective:
     """The sum of several objectives (same as ``sum(objectives)``)."""
     return sum(as_objective(o) for o in objectives)
+
+
+# Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
+_LUCID_NAMES = {"blur_alpha_each_step": "there is no alpha blur objective here",
+                "handle_batch": "here each objective takes batch="}
+
+
+def __getattr__(name: str):
+    if name in _LUCID_NAMES:
+        raise AttributeError(f"{__name__} has no '{name}' (Lucid's name): {_LUCID_NAMES[name]}; Lucid code runs "
+                             f"unchanged through lucid_atlas.lucid")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

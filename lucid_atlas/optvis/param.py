@@ -350,3 +350,20 @@ def cppn(width: int, batch: int = 1, channels: int = 3, hidden: int = 24, layers
         return tf.nn.sigmoid(tf.einsum("bhwi,bio->bhwo", x, w_out))
 
     return Param(render, weights + biases + [w_out], f"cppn({width}x{height}, batch={batch})", None, "other")
+
+
+# Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
+_LUCID_NAMES = {
+    "laplacian_pyramid_image": "here it is laplacian_pyramid", "grayscale_image_rgb": "here it is grayscale",
+    "naive": "here it is pixel_image", "bilinearly_sampled_image": "here it is bilinear_sample",
+    "image_sample": "here it is sample_fft_image (then to_valid_rgb)",
+    "unit_ball_L2": "here it is constrain_L2 of a tf.Variable",
+    "unit_ball_L_inf": "here it is constrain_L_inf of a tf.Variable",
+}
+
+
+def __getattr__(name: str):
+    if name in _LUCID_NAMES:
+        raise AttributeError(f"{__name__} has no '{name}' (Lucid's name): {_LUCID_NAMES[name]}; Lucid code runs "
+                             f"unchanged through lucid_atlas.lucid")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

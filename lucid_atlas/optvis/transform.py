@@ -466,3 +466,14 @@ def wide_transforms(size: int = 64) -> list[Transform]:
         random_rotate(list(range(-15, 16))),
         jitter(px(3)),
     ]
+
+
+# Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
+_LUCID_NAMES = {"normalize_gradient": "our transforms act on images only, not on gradients"}
+
+
+def __getattr__(name: str):
+    if name in _LUCID_NAMES:
+        raise AttributeError(f"{__name__} has no '{name}' (Lucid's name): {_LUCID_NAMES[name]}; Lucid code runs "
+                             f"unchanged through lucid_atlas.lucid")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -219,5 +219,13 @@ def test_lucid_style_calls_work_or_name_our_equivalent():
         obj.class_logit("softmax2_pre_activation", "flamingo")
     with pytest.raises(TypeError, match=r"penalize_boundary_complexity\(w\) here"):
         obj.penalize_boundary_complexity((1, 64, 64, 3))
+    from lucid_atlas.optvis import transform
+
+    for module, lucid_name, hint in ((param, "laplacian_pyramid_image", "laplacian_pyramid"),
+                                     (param, "grayscale_image_rgb", "grayscale"),
+                                     (transform, "normalize_gradient", "images only"),
+                                     (obj, "blur_alpha_each_step", "no alpha blur")):
+        with pytest.raises(AttributeError, match=f"{hint}.*lucid_atlas.lucid"):
+            getattr(module, lucid_name)
     with pytest.raises(TypeError, match="wrap_objective.*lucid_atlas.lucid"):
         obj.as_objective(lambda T: tf.reduce_mean(T("a")))
