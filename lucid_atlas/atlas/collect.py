@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 import tensorflow as tf
@@ -23,25 +24,38 @@ from ..io.images import (ImageSource, SkipCounter, is_tfds, iter_batches, iter_t
                          tfds_ids)
 from ..models.base import ModelError
 from .executors import make_executor
+from .rows import ShardedRows
 
 MODES = ("random", "all", "mean")
+DTYPES = ("float32", "float16")  # float16 halves disk and memory; rows are read back as float32
 MANIFEST = "manifest.json"
 
 
 @dataclass
 class Activations:
-    """Collected rows: vectors [N, C] and, per row, image index, (y, x) and the image's top-5."""
+    """Collected rows and, per row, image index, (y, x) and the image's top-5 classes.
 
-    vectors: np.ndarray
+    ``rows`` reads the vectors shard by shard (bounded memory at any size); ``vectors`` is all of
+    them as one float32 array [N, C], loaded on first use (for collections that fit in memory).
+    """
+
+    rows: ShardedRows
     image_index: np.ndarray
     positions: np.ndarray
     top_classes: np.ndarray
     top_probs: np.ndarray
     image_ids: list[str]
     manifest: dict
+    _vectors: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        if self._vectors is None:
+            self._vectors = self.rows.to_array()
+        return self._vectors
 
     def __len__(self) -> int:
-        return len(self.vectors)
+        return len(self.rows)
 
 
 def _positions(h: int, w: int, k: int, mode: str, rng: np.random.Generator) -> np.ndarray:
@@ -93,6 +107,7 @@ class ShardJob:
     seed: int
     batch_size: int
     out_dir: str
+    dtype: str = "float32"
 
     @property
     def key(self) -> int:
@@ -106,7 +121,7 @@ def run_shard(model, job: ShardJob) -> dict:
     vectors, meta = _collect_shard(model, job.layer, job.items, job.first, job.mode, job.positions, job.seed,
                                    job.batch_size, fn, skips)
     acts_name, meta_name = _shard_names(job.index)
-    storage.atomic_save_npy(os.path.join(job.out_dir, acts_name), vectors)
+    storage.atomic_save_npy(os.path.join(job.out_dir, acts_name), vectors.astype(job.dtype))
     storage.atomic_save_npz(os.path.join(job.out_dir, meta_name), meta)
     n_images = len(job.items[2]) if isinstance(job.items, tuple) else len(job.items)
     return {"index": job.index, "acts": acts_name, "meta": meta_name, "rows": len(vectors), "images": n_images,
@@ -154,15 +169,17 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
 
 def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int = 4, mode: str = "random",
             seed: int = 0, shard_images: int = 256, batch_size: int = 32, progress: bool = True,
-            max_shards: int | None = None, executor=None) -> dict:
+            max_shards: int | None = None, executor=None, dtype: str = "float32") -> dict:
     """Collect activations of ``layer`` over ``source`` into ``out_dir``; returns the manifest.
 
     Rerunning with the same arguments resumes: complete shards are kept, the rest is computed.
     ``max_shards`` stops after that many new shards (for bounded runs and tests). ``executor``:
     None/'local', 'ray', or an executor object (shards then run on a pool of workers).
+    ``dtype`` 'float16' stores the rows at half the size.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
+    _check_dtype(dtype)
     info = model.layer(layer)
     if info.kind != "conv" and mode != "mean":
         raise ValueError(f"layer '{layer}' has no spatial dimensions ({info.kind}, {info.depth} values per "
@@ -184,7 +201,8 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
     if not paths:
         raise FileNotFoundError(f"no images found in {source!r}")
     settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": mode,
-                "positions": positions, "seed": seed, "shard_images": shard_images, "n_images": len(paths)}
+                "positions": positions, "seed": seed, "shard_images": shard_images, "n_images": len(paths),
+                **({} if dtype == "float32" else {"dtype": dtype})}
     manifest_path, manifest = _open_manifest(out_dir, settings, paths)
     done = {s["index"] for s in manifest["shards"]}
     n_shards = -(-len(paths) // shard_images)
@@ -202,7 +220,7 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
             items = (source, first, shard_paths)
         else:
             items = shard_paths
-        jobs.append(ShardJob(index, first, items, layer, mode, positions, seed, batch_size, out_dir))
+        jobs.append(ShardJob(index, first, items, layer, mode, positions, seed, batch_size, out_dir, dtype))
     bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
                desc=f"collect {layer}", disable=not progress)
     for _job, record in make_executor(executor).run(model, run_shard, jobs):
@@ -216,22 +234,25 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
 
 
 def load_activations(out_dir: str) -> Activations:
-    """All rows of a collection folder (local or ``gs://``), shards in order."""
+    """A collection folder (local or ``gs://``): its row metadata now, its vectors when read."""
     manifest = storage.read_json(os.path.join(out_dir, MANIFEST))
-    vectors, meta = [], []
+    meta = []
     for shard in manifest["shards"]:
-        vectors.append(storage.load_npy(os.path.join(out_dir, shard["acts"])))
         with np.load(io.BytesIO(storage.read_bytes(os.path.join(out_dir, shard["meta"])))) as m:
             meta.append({k: m[k] for k in m.files})
-    depth = manifest["settings"]["depth"]
 
     def cat(key, shape, dtype):
         return np.concatenate([m[key] for m in meta]) if meta else np.zeros(shape, dtype)
     return Activations(
-        vectors=np.concatenate(vectors) if vectors else np.zeros((0, depth), np.float32),
+        rows=ShardedRows.from_manifest(out_dir, manifest),
         image_index=cat("image_index", (0,), np.int32), positions=cat("positions", (0, 2), np.int16),
         top_classes=cat("top_classes", (0, 5), np.int16), top_probs=cat("top_probs", (0, 5), np.float16),
         image_ids=manifest["image_ids"], manifest=manifest)
+
+
+def _check_dtype(dtype: str) -> None:
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got '{dtype}'")
 
 
 def spatial_shape(model, layer: str) -> tuple:
@@ -259,30 +280,40 @@ def _classify_vectors(model, layer: str, vectors: np.ndarray, shape: tuple,
         return np.full((len(vectors), 5), -1, np.int16), np.zeros((len(vectors), 5), np.float16)
 
 
-def import_vectors(model, layer: str, vectors: np.ndarray, out_dir: str, shard_rows: int = 10000,
-                   source: str = "imported") -> dict:
+def import_vectors(model, layer: str, vectors: np.ndarray | Iterable[np.ndarray], out_dir: str,
+                   shard_rows: int = 10000, source: str = "imported", n_rows: int | None = None,
+                   dtype: str = "float32", progress: bool = False) -> dict:
     """Store given activation vectors [N, C] of ``layer`` (e.g. Lucid's published aligned activations) as a
     collection, so the rest of the pipeline runs on them; rows have no image or position (-1), and their
-    classes come from the model's head fed with each vector when the model allows it. Resumable."""
-    vectors = np.asarray(vectors, np.float32)
+    classes come from the model's head fed with each vector when the model allows it. Resumable.
+
+    ``vectors`` may also be an iterable of [rows, C] chunks (``n_rows`` in all), so collections larger
+    than memory can be written; ``dtype`` 'float16' stores them at half the size."""
+    _check_dtype(dtype)
     info = model.layer(layer)
-    if vectors.ndim != 2 or vectors.shape[1] != info.depth:
-        raise ValueError(f"vectors must be [N, {info.depth}] for layer '{layer}' of {model.name}, got {vectors.shape}")
+    if isinstance(vectors, np.ndarray) or n_rows is None:
+        vectors = np.asarray(vectors, np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != info.depth:
+            raise ValueError(f"vectors must be [N, {info.depth}] for layer '{layer}' of {model.name}, "
+                             f"got {vectors.shape}")
+        n_rows = len(vectors)
+        chunks: Iterable[np.ndarray] = (vectors[i:i + shard_rows] for i in range(0, n_rows, shard_rows))
+    else:
+        chunks = _rechunk(vectors, shard_rows, info.depth)
     settings = {"model": model.name, "layer": layer, "depth": info.depth, "mode": "imported", "source": source,
-                "n_images": len(vectors), "shard_images": shard_rows}
-    manifest_path, manifest = _open_manifest(out_dir, settings, [f"vector[{i}]" for i in range(len(vectors))])
+                "n_images": n_rows, "shard_images": shard_rows, **({} if dtype == "float32" else {"dtype": dtype})}
+    manifest_path, manifest = _open_manifest(out_dir, settings, [f"vector[{i}]" for i in range(n_rows)])
     done = {s["index"] for s in manifest["shards"]}
-    n_shards = -(-len(vectors) // shard_rows)
+    n_shards = -(-n_rows // shard_rows)
     spatial = None
-    for index in range(n_shards):
+    for index, rows in enumerate(tqdm(chunks, total=n_shards, desc="import rows", disable=not progress)):
         if index in done:
             continue
-        rows = vectors[index * shard_rows:(index + 1) * shard_rows]
         if spatial is None:
             spatial = spatial_shape(model, layer)
         top, probs = _classify_vectors(model, layer, rows, spatial)
         acts_name, meta_name = _shard_names(index)
-        storage.atomic_save_npy(os.path.join(out_dir, acts_name), rows)
+        storage.atomic_save_npy(os.path.join(out_dir, acts_name), rows.astype(dtype))
         storage.atomic_save_npz(os.path.join(out_dir, meta_name), {
             "image_index": np.arange(index * shard_rows, index * shard_rows + len(rows), dtype=np.int32),
             "positions": np.full((len(rows), 2), -1, np.int16), "top_classes": top, "top_probs": probs})
@@ -291,3 +322,21 @@ def import_vectors(model, layer: str, vectors: np.ndarray, out_dir: str, shard_r
     manifest["complete"] = len(manifest["shards"]) == n_shards
     storage.write_json(manifest_path, manifest)
     return manifest
+
+
+def _rechunk(chunks: Iterable[np.ndarray], size: int, depth: int) -> Iterable[np.ndarray]:
+    """The rows of ``chunks`` regrouped into float32 blocks of ``size`` rows (the last may be shorter)."""
+    pending: list[np.ndarray] = []
+    held = 0
+    for chunk in chunks:
+        chunk = np.asarray(chunk, np.float32)
+        if chunk.ndim != 2 or chunk.shape[1] != depth:
+            raise ValueError(f"vector chunks must be [rows, {depth}], got {chunk.shape}")
+        pending.append(chunk)
+        held += len(chunk)
+        while held >= size:
+            block = np.concatenate(pending)
+            yield block[:size]
+            pending, held = [block[size:]], held - size
+    if held:
+        yield np.concatenate(pending)

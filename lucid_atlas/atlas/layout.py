@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
+from tqdm.auto import tqdm
+
+from ..io import storage
+from . import rows as rows_lib
+from .rows import Rows
 
 METHODS = ("umap", "tsne")
 
 
-def whitening_matrix(vectors: np.ndarray, epsilon: float = 1e-3) -> np.ndarray:
-    """Lucid's S: the inverse of the (uncentered) activation covariance, regularized by ``epsilon``."""
-    x = np.asarray(vectors, np.float64)
-    cov = x.T @ x / max(1, len(x))
+def whitening_matrix(vectors: Rows, epsilon: float = 1e-3, progress: bool = False) -> np.ndarray:
+    """Lucid's S: the inverse of the (uncentered) activation covariance, regularized by ``epsilon``.
+
+    ``vectors`` is an array or a :class:`~lucid_atlas.atlas.rows.ShardedRows`, summed batch by batch."""
+    depth = vectors.shape[1]
+    gram, n = np.zeros((depth, depth), np.float64), 0
+    for _, batch in rows_lib.batches(vectors, progress, "whitening"):
+        b = batch.astype(np.float64)
+        gram += b.T @ b
+        n += len(b)
+    cov = gram / max(1, n)
     cov += epsilon * np.trace(cov) / len(cov) * np.eye(len(cov))
     return np.linalg.inv(cov).astype(np.float32)
 
@@ -26,41 +39,100 @@ def normalize_layout(xy: np.ndarray, clip_percentile: float = 1.0, margin: float
     return (margin + unit * (1 - 2 * margin)).astype(np.float32)
 
 
-def layout(vectors: np.ndarray, method: str = "umap", n_neighbors: int = 50, min_dist: float = 0.05,
+def layout(vectors: Rows, method: str = "umap", n_neighbors: int = 50, min_dist: float = 0.05,
            metric: str = "cosine", perplexity: float = 30.0, fit_sample: int | None = 20000,
-           seed: int = 0, normalize: bool = True) -> np.ndarray:
+           seed: int = 0, normalize: bool = True, progress: bool = False, parts_dir: str | None = None,
+           workers: int = 1) -> np.ndarray:
     """2-D coordinates for each vector ([N, 2], in [0, 1] when ``normalize``).
 
     UMAP (the article's choice: 50 neighbors, min_dist 0.05, cosine) is fitted on at most
-    ``fit_sample`` rows and places the rest with ``transform``; t-SNE (scikit-learn) embeds all
-    rows, so keep N moderate with it.
+    ``fit_sample`` rows and places the rest with ``transform`` in fixed blocks of rows (the same
+    result however they are run), saved under ``parts_dir`` when given so a killed run resumes,
+    and run by ``workers`` processes. t-SNE (scikit-learn) embeds all rows, so keep N moderate
+    with it. ``vectors``: an array or a :class:`~lucid_atlas.atlas.rows.ShardedRows`.
     """
-    x = np.asarray(vectors, np.float32)
     if method not in METHODS:
         raise ValueError(f"layout method must be one of {', '.join(METHODS)}, got '{method}'")
-    if len(x) < 5:
-        raise ValueError(f"need at least 5 vectors for a layout, got {len(x)}")
+    n = len(vectors)
+    if n < 5:
+        raise ValueError(f"need at least 5 vectors for a layout, got {n}")
     if method == "umap":
-        import umap
-
-        rng = np.random.default_rng(seed)
-        fit_idx = (np.sort(rng.choice(len(x), fit_sample, replace=False))
-                   if fit_sample and len(x) > fit_sample else np.arange(len(x)))
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(fit_idx) - 1),
-                            min_dist=min_dist, metric=metric, random_state=seed)
-        xy = np.zeros((len(x), 2), np.float32)
-        with warnings.catch_warnings():  # seeded UMAP runs single-threaded and says so every time
-            warnings.filterwarnings("ignore", message="n_jobs value")
-            xy[fit_idx] = reducer.fit_transform(x[fit_idx])
-            rest = np.setdiff1d(np.arange(len(x)), fit_idx)
-            if len(rest):
-                xy[rest] = reducer.transform(x[rest])
+        xy = _umap_layout(vectors, n_neighbors, min_dist, metric, fit_sample, seed, progress, parts_dir, workers)
     else:
         from sklearn.manifold import TSNE
 
-        xy = TSNE(n_components=2, perplexity=min(perplexity, (len(x) - 1) / 3), metric=metric,
-                  init="pca", random_state=seed).fit_transform(x)
+        xy = TSNE(n_components=2, perplexity=min(perplexity, (n - 1) / 3), metric=metric,
+                  init="pca", random_state=seed).fit_transform(rows_lib.take(vectors, np.arange(n)))
     return normalize_layout(xy) if normalize else xy.astype(np.float32)
+
+
+TRANSFORM_BLOCK = 50000  # rows placed per UMAP transform call (fixed, so results do not depend on workers)
+
+
+def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, fit_sample: int | None,
+                 seed: int, progress: bool, parts_dir: str | None, workers: int) -> np.ndarray:
+    import umap
+
+    n = len(vectors)
+    rng = np.random.default_rng(seed)
+    fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if fit_sample and n > fit_sample else np.arange(n)
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(fit_idx) - 1),
+                        min_dist=min_dist, metric=metric, random_state=seed)
+    xy = np.zeros((n, 2), np.float32)
+    with warnings.catch_warnings():  # seeded UMAP runs single-threaded and says so every time
+        warnings.filterwarnings("ignore", message="n_jobs value")
+        xy[fit_idx] = reducer.fit_transform(rows_lib.take(vectors, fit_idx))
+    rest = np.setdiff1d(np.arange(n), fit_idx)
+    blocks = [rest[i:i + TRANSFORM_BLOCK] for i in range(0, len(rest), TRANSFORM_BLOCK)]
+    todo = []
+    for k, block in enumerate(blocks):
+        part = os.path.join(parts_dir, f"part-{k:05d}.npy") if parts_dir else None
+        if part and storage.exists(part):
+            xy[block] = storage.load_npy(part)
+        else:
+            todo.append((k, block, part))
+    bar = tqdm(total=len(rest), initial=len(rest) - sum(len(b) for _, b, _ in todo), unit="row", unit_scale=True,
+               desc="layout: place rows", disable=not progress or not blocks)
+    for k, block, part, placed in _placed_blocks(reducer, vectors, todo, workers):
+        xy[block] = placed
+        if part:
+            storage.atomic_save_npy(part, placed)
+        bar.update(len(block))
+    bar.close()
+    return xy
+
+
+def _transform_block(reducer, vectors: Rows, block: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="n_jobs value")
+        return reducer.transform(rows_lib.take(vectors, block)).astype(np.float32)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(reducer, vectors) -> None:
+    _WORKER["reducer"], _WORKER["vectors"] = reducer, vectors
+
+
+def _worker_block(block: np.ndarray) -> np.ndarray:
+    return _transform_block(_WORKER["reducer"], _WORKER["vectors"], block)
+
+
+def _placed_blocks(reducer, vectors: Rows, todo: list, workers: int):
+    """(k, block, part, coordinates) for each block to place, in order, by ``workers`` processes."""
+    if workers <= 1 or len(todo) < 2:
+        for k, block, part in todo:
+            yield k, block, part, _transform_block(reducer, vectors, block)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")  # no forked TensorFlow or numba state
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_init_worker,
+                             initargs=(reducer, vectors)) as pool:
+        for (k, block, part), placed in zip(todo, pool.map(_worker_block, [b for _, b, _ in todo])):
+            yield k, block, part, placed
 
 
 def embed_1d(vectors: np.ndarray, metric: str = "cosine", perplexity: float = 30.0, seed: int = 0) -> np.ndarray:

@@ -6,17 +6,21 @@ grid, PNGs and ``atlas_<n>.json``) and is skipped when its output is already the
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from dataclasses import asdict, dataclass
+from typing import Callable
 
 import numpy as np
 
 from ..io import storage
 from ..io.images import ImageSource
 from . import assemble, collect, grid, layout
+from . import rows as rows_lib
 from .executors import make_executor
 from .render import IconSettings, icon_path, render_cells
+from .rows import Rows
 
 
 @dataclass(frozen=True)
@@ -36,64 +40,115 @@ class AtlasSettings:
     whiten: bool = True
     seed: int = 0
     shard_images: int = 256
+    dtype: str = "float32"  # of the stored rows; float16 halves disk and memory
+    in_memory_rows: int = 262144  # up to this many rows are loaded at once; more are streamed shard by shard
+    layout_workers: int = 0  # processes placing rows outside UMAP's fit sample (0: one per core)
 
 
-def _layout(vectors: np.ndarray, s: AtlasSettings, out_dir: str) -> np.ndarray:
+def _layout(vectors: Rows, s: AtlasSettings, out_dir: str, progress: bool) -> np.ndarray:
     path = os.path.join(out_dir, f"layout_{s.method}.npy")
     if storage.exists(path):
         xy = storage.load_npy(path)
         if len(xy) == len(vectors):
             return xy
-    xy = layout.layout(vectors, s.method, s.n_neighbors, s.min_dist, s.metric, fit_sample=s.fit_sample, seed=s.seed)
+    workers = s.layout_workers or os.cpu_count() or 1
+    xy = layout.layout(vectors, s.method, s.n_neighbors, s.min_dist, s.metric, fit_sample=s.fit_sample, seed=s.seed,
+                       progress=progress, parts_dir=os.path.join(out_dir, f"layout_{s.method}_parts"),
+                       workers=workers)
     storage.atomic_save_npy(path, xy)
     return xy
 
 
-def build_atlas(model, source: ImageSource, out_dir: str, settings: AtlasSettings,
+def _whitening(vectors: Rows, out_dir: str, progress: bool) -> np.ndarray:
+    """Lucid's whitening matrix, cached beside the layout (with the row count it was made from)."""
+    path = os.path.join(out_dir, "whitening.npz")
+    if storage.exists(path):
+        with np.load(io.BytesIO(storage.read_bytes(path))) as saved:
+            if int(saved["rows"]) == len(vectors):
+                return saved["S"]
+    S = layout.whitening_matrix(vectors, progress=progress)
+    storage.atomic_save_npz(path, {"S": S, "rows": np.int64(len(vectors))})
+    return S
+
+
+def _grid(xy: np.ndarray, vectors: Rows, n: int, s: AtlasSettings, top_classes, image_index, out_dir: str,
+          progress: bool) -> list:
+    """The n × n grid's cells; their mean directions are saved, and read back on a rerun."""
+    path = os.path.join(out_dir, f"atlas_{n}_directions.npz")
+    means = None
+    if storage.exists(path):
+        with np.load(io.BytesIO(storage.read_bytes(path))) as saved:
+            if "n_rows" in saved.files and int(saved["n_rows"]) == len(vectors):
+                means = {int(r) * n + int(c): d for r, c, d in zip(saved["rows"], saved["cols"], saved["directions"])}
+    cells = grid.make_grid(xy, vectors, n, s.min_count, top_classes, image_index, progress=progress, means=means)
+    if means is None:
+        storage.atomic_save_npz(path, {
+            "rows": np.array([c.row for c in cells], np.int32), "cols": np.array([c.col for c in cells], np.int32),
+            "directions": np.stack([c.direction for c in cells]).astype(np.float32) if cells
+            else np.zeros((0, vectors.shape[1]), np.float32), "n_rows": np.int64(len(vectors))})
+    return cells
+
+
+def build_atlas(model, source: ImageSource | None, out_dir: str, settings: AtlasSettings,
                 icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False,
-                executor=None, vectors: np.ndarray | None = None) -> dict:
+                executor=None, vectors: np.ndarray | None = None,
+                on_stage: Callable[[str], None] | None = None) -> dict:
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
 
     ``density`` fades the icons of sparse cells in the PNGs (the labelled one too). ``executor``
     ('local', 'ray' or an executor object) runs collection and rendering; layout stays here.
-    ``vectors`` [N, C] (e.g. published activations) replace collection from ``source``.
+    ``vectors`` [N, C] (e.g. published activations) replace collection from ``source``; with
+    neither, the collection already under ``out_dir/activations`` is used. Collections of more
+    than ``settings.in_memory_rows`` rows are streamed shard by shard. ``on_stage(name)`` is
+    called as each stage starts (collect, whitening, layout, grid_<n>, render_<n>, assemble_<n>).
     """
     started = time.perf_counter()
+    stage = on_stage or (lambda name: None)
     model.layer(settings.layer)
     if not settings.grids or min(settings.grids) < 1:
         raise ValueError(f"grid sizes must be positive, e.g. 20 or 8,20,40; got {settings.grids}")
     seconds = {}
     act_dir = os.path.join(out_dir, "activations")
     executor = make_executor(executor)
+    stage("collect")
     if vectors is not None:
-        collect.import_vectors(model, settings.layer, vectors, act_dir)
-    else:
+        collect.import_vectors(model, settings.layer, vectors, act_dir, dtype=settings.dtype)
+    elif source is not None:
         collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
-                        settings.seed, settings.shard_images, progress=progress, executor=executor)
+                        settings.seed, settings.shard_images, progress=progress, executor=executor,
+                        dtype=settings.dtype)
+    elif not storage.exists(os.path.join(act_dir, collect.MANIFEST)):
+        raise FileNotFoundError(f"no images given and no collection at {act_dir}: give images (or vectors)")
     acts = collect.load_activations(act_dir)
+    rows = acts.vectors if len(acts) <= settings.in_memory_rows else acts.rows
     seconds["collect"] = time.perf_counter() - started
-    _check_rows(acts.vectors, settings)
+    _check_rows(rows, settings)
     mark = time.perf_counter()
-    S = layout.whitening_matrix(acts.vectors) if settings.whiten else None
-    xy = _layout(acts.vectors, settings, out_dir)
+    stage("whitening")
+    S = _whitening(rows, out_dir, progress) if settings.whiten else None
+    seconds["whitening"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    stage("layout")
+    xy = _layout(rows, settings, out_dir, progress)
     seconds["layout"] = time.perf_counter() - mark
     known = bool((acts.top_classes[:, 0] >= 0).any())
     top_classes = acts.top_classes if known else None
     top1 = acts.top_classes[:, 0]
     summary = {"model": model.name, "layer": settings.layer, "rows": len(acts),
                "images": len(acts.image_ids), "skipped": len(acts.manifest["skipped"]),
-               "trustworthiness": _trustworthiness(acts.vectors, xy, settings, out_dir), "grids": {}}
+               "trustworthiness": _trustworthiness(rows, xy, settings, out_dir), "grids": {}}
     seconds["render"] = seconds["assemble"] = 0.0
+    imported = acts.manifest["settings"].get("mode") == "imported"
     for n in settings.grids:
-        cells = grid.make_grid(xy, acts.vectors, n, settings.min_count, top_classes,
-                               acts.image_index if vectors is None else None)
-        storage.atomic_save_npz(os.path.join(out_dir, f"atlas_{n}_directions.npz"), {
-            "rows": np.array([c.row for c in cells], np.int32), "cols": np.array([c.col for c in cells], np.int32),
-            "directions": np.stack([c.direction for c in cells]).astype(np.float32) if cells
-            else np.zeros((0, acts.vectors.shape[1]), np.float32)})
+        mark = time.perf_counter()
+        stage(f"grid_{n}")
+        cells = _grid(xy, rows, n, settings, top_classes, None if imported else acts.image_index, out_dir, progress)
+        seconds[f"grid_{n}"] = time.perf_counter() - mark
+        stage(f"render_{n}")
         drawn = draw_grid(model, settings.layer, cells, n, out_dir, f"atlas_{n}", icons, S, acts.image_ids,
                           progress, density, executor=executor)
         seconds["render"] += drawn.pop("render_seconds")
+        stage(f"assemble_{n}")
         mark = time.perf_counter()
         purity = grid.class_purity(xy, top1, n, settings.min_count) if known else float("nan")
         random_xy = np.random.default_rng(settings.seed).uniform(size=xy.shape)
@@ -141,10 +196,10 @@ def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, i
             "render_seconds": render_seconds, "assemble_seconds": time.perf_counter() - mark}
 
 
-def _check_rows(vectors: np.ndarray, s: AtlasSettings) -> None:
+def _check_rows(vectors: Rows, s: AtlasSettings) -> None:
     """Clear errors for too few rows or non-finite activations, before any layout work."""
-    if not np.isfinite(vectors).all():
-        bad = int((~np.isfinite(vectors)).any(axis=1).sum())
+    bad = rows_lib.count_nonfinite(vectors)
+    if bad:
         raise ValueError(f"{bad} collected activation rows contain NaN or inf: check the model's "
                          "preprocessing and input value range")
     needed = max(5, s.min_count * 2)
@@ -153,7 +208,7 @@ def _check_rows(vectors: np.ndarray, s: AtlasSettings) -> None:
                          f"{needed}. Give more images or --positions")
 
 
-def _trustworthiness(vectors: np.ndarray, xy: np.ndarray, s: AtlasSettings, out_dir: str,
+def _trustworthiness(vectors: Rows, xy: np.ndarray, s: AtlasSettings, out_dir: str,
                      sample: int = 5000) -> float:
     """scikit-learn's trustworthiness (k=10) of the layout on a seeded sample, cached with the layout.
 
@@ -169,7 +224,7 @@ def _trustworthiness(vectors: np.ndarray, xy: np.ndarray, s: AtlasSettings, out_
 
     idx = np.random.default_rng(s.seed).choice(len(vectors), min(sample, len(vectors)), replace=False)
     k = min(10, max(1, len(idx) // 2 - 1))
-    value = round(float(trustworthiness(vectors[idx], xy[idx], n_neighbors=k, metric=s.metric)), 4)
+    value = round(float(trustworthiness(rows_lib.take(vectors, idx), xy[idx], n_neighbors=k, metric=s.metric)), 4)
     storage.write_json(path, {"rows": len(vectors), "sample": len(idx), "k": k, "metric": s.metric,
                               "trustworthiness": value})
     return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import numpy as np
@@ -89,7 +91,8 @@ def test_build_atlas_resumes_to_the_same_atlas(tiny_model, image_dir, tmp_path):
     np.testing.assert_array_equal(a, b)
     desc = json.loads((part_dir / "atlas_3.json").read_text())
     assert desc["grid"] == 3 and sum(c["count"] for c in desc["cells"]) == whole["rows"]
-    assert 0 <= whole["trustworthiness"] <= 1 and set(whole["stage_seconds"]) == {"collect", "layout", "render", "assemble"}
+    assert 0 <= whole["trustworthiness"] <= 1 and set(whole["stage_seconds"]) == {
+        "collect", "whitening", "layout", "grid_3", "render", "assemble"}
     assert {"top_classes", "icon", "example_images"} <= set(desc["cells"][0])
 
 
@@ -126,3 +129,30 @@ def test_non_finite_activations_are_reported():
     rows[7, 0] = np.inf
     with pytest.raises(ValueError, match="2 collected activation rows contain NaN or inf"):
         _check_rows(rows, AtlasSettings(layer="feat"))
+
+
+def test_streamed_atlas_equals_the_in_memory_one(tiny_model, image_dir, tmp_path):
+    """Rows streamed shard by shard (as for a million rows) give the in-memory atlas's layout and
+    cell directions (to float rounding), and a rerun reads every stage back; float16 storage
+    halves the shards."""
+    base = AtlasSettings(layer="feat", grids=(3,), positions=6, min_count=1, n_neighbors=5, metric="euclidean",
+                         shard_images=4)
+    memory = build_atlas(tiny_model, image_dir, str(tmp_path / "memory"), base, FAST, progress=False)
+    streamed_settings = dataclasses.replace(base, in_memory_rows=0)
+    stages = []
+    streamed = build_atlas(tiny_model, image_dir, str(tmp_path / "streamed"), streamed_settings, FAST,
+                           progress=False, on_stage=stages.append)
+    assert stages == ["collect", "whitening", "layout", "grid_3", "render_3", "assemble_3"]
+    assert memory["rows"] == streamed["rows"]
+    np.testing.assert_array_equal(np.load(tmp_path / "memory" / "layout_umap.npy"),
+                                  np.load(tmp_path / "streamed" / "layout_umap.npy"))
+    a, b = (np.load(tmp_path / name / "atlas_3_directions.npz") for name in ("memory", "streamed"))
+    np.testing.assert_array_equal(a["rows"], b["rows"])
+    np.testing.assert_allclose(a["directions"], b["directions"], rtol=1e-5, atol=1e-6)
+    again = build_atlas(tiny_model, None, str(tmp_path / "streamed"), streamed_settings, FAST, progress=False)
+    assert max(again["stage_seconds"][k] for k in ("whitening", "layout", "grid_3")) < 1
+    half = dataclasses.replace(streamed_settings, dtype="float16")
+    build_atlas(tiny_model, image_dir, str(tmp_path / "half"), half, FAST, progress=False)
+    size = {name: sum(np.load(f).nbytes for f in (tmp_path / name / "activations").glob("acts-*.npy"))
+            for name in ("streamed", "half")}
+    assert size["half"] * 2 == size["streamed"]
