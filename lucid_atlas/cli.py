@@ -260,28 +260,34 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
     grids = tuple(int(g) for g in str(args.grid).split(","))
     settings = AtlasSettings(layer=layer, grids=grids, positions=args.positions, mode=args.mode,
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
-                             seed=args.seed, shard_images=args.shard_images)
+                             seed=args.seed, shard_images=args.shard_images, dtype=args.dtype)
     icons = _icon_settings(args)
     executor = args.executor
     if executor == "ray":
         from lucid_atlas.atlas.executors import RayExecutor
 
         executor = RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)
-    vectors = None
-    if args.vectors:
-        from lucid_atlas.atlas import published
+    images = args.images
+    if args.vectors:  # stored page by page as a collection, then laid out like any other
+        from lucid_atlas.atlas import collect, published
 
         paths = (published.aligned_activation_urls(layer) if args.vectors == ["published"] else args.vectors)
-        vectors = published.load_aligned_activations(paths)
-    summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress,
-                          density=args.density, executor=executor, vectors=vectors)
+        n_rows, pages = published.aligned_activation_pages(paths)
+        collect.import_vectors(model, layer, pages, os.path.join(args.out, "activations"), n_rows=n_rows,
+                               dtype=args.dtype, progress=not args.no_progress, source=" ".join(paths)[:500])
+        images = None
+    summary = build_atlas(model, images, args.out, settings, icons, progress=not args.no_progress,
+                          density=args.density, executor=executor)
     biggest = summary["grids"][str(max(grids))]
+    origin = (f"{summary['rows']} activation vectors" if args.vectors else
+              f"{summary['rows']} activations ({summary['images']} images)")
+    classes = (f"class purity {biggest['purity']:.3f} vs random layout {biggest['purity_random']:.3f}"
+               if biggest["purity"] == biggest["purity"] else
+               "no class names (this model cannot classify a lone vector of this layer)")
     return _finish(args, summary, "summary.json",
-                   f"atlas of {model.name} {layer} from {summary['rows']} activations "
-                   f"({summary['images']} images): {biggest['atlas']} (labelled: {biggest['labelled']}); "
-                   f"trustworthiness {summary['trustworthiness']:.3f}, class purity {biggest['purity']:.3f} "
-                   f"vs random layout {biggest['purity_random']:.3f}; {summary['seconds']}s. "
-                   f"Explore it: lucid-atlas view {args.out}")
+                   f"atlas of {model.name} {layer} from {origin}: {biggest['atlas']} (labelled: "
+                   f"{biggest['labelled']}); trustworthiness {summary['trustworthiness']:.3f}, {classes}; "
+                   f"{summary['seconds']}s. Explore it: lucid-atlas view {args.out}")
 
 
 def _icon_settings(args: argparse.Namespace):
@@ -518,7 +524,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-worker", type=float, help="ray: GPUs per worker (default: 1 when the cluster "
                    "has GPUs, else 0)")
     p.add_argument("--vectors", nargs="+", help="build from activation vectors instead of images: .npy pages "
-                   "(paths or URLs), or 'published' for Lucid's aligned InceptionV1 activations of --layer")
+                   "(paths or URLs), or 'published' for Lucid's aligned InceptionV1 activations of --layer; "
+                   "any model (classes are named where the model can classify a lone vector)")
+    p.add_argument("--dtype", choices=["float32", "float16"], default="float32",
+                   help="how activation rows are stored: float16 halves disk and memory (layouts differ slightly)")
     _common(p, "out/atlas")
     p = add("class-atlas", cmd_class_atlas, "class activation atlas: the activations most attributed to one "
             "class (recipes/class_atlas.py)")

@@ -116,6 +116,27 @@ def tiny_keras_file(tmp_path_factory):
     return path, str(root / "images")
 
 
+def test_atlas_from_vector_pages_on_a_keras_model(capsys, tiny_keras_file, tmp_path):
+    """--vectors works for any model: pages stored one by one (float16 here), laid out and rendered;
+    a Keras model cannot classify a lone vector, so the atlas says it has no class names."""
+    import numpy as np
+
+    model, _ = tiny_keras_file
+    pages = []
+    for k, rows in enumerate((300, 200)):
+        pages.append(str(tmp_path / f"page{k}.npy"))
+        np.save(pages[-1], np.abs(np.random.default_rng(k).normal(size=(rows, 6))).astype(np.float32))
+    assert cli.main(["atlas", "--model", model, "--layer", "feat", "--vectors", *pages, "--grid", "3",
+                     "--icon-size", "16", "--steps", "2", "--dtype", "float16", "--out", str(tmp_path / "atlas"),
+                     "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    assert summary["rows"] == 500 and summary["grids"]["3"]["cells"] > 0
+    assert np.load(tmp_path / "atlas" / "activations" / "acts-00000.npy").dtype == np.float16
+    assert cli.main(["atlas", "--model", model, "--layer", "feat", "--vectors", str(tmp_path / "nope.npy"),
+                     "--out", str(tmp_path / "bad")]) == 2
+    assert "not a readable .npy page" in capsys.readouterr().err
+
+
 def test_class_atlas_and_compare_contracts(capsys, tiny_keras_file, tmp_path):
     model, images = tiny_keras_file
     common = ["--model", model, "--images", images, "--layer", "feat", "--positions", "6", "--top-k", "60",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -62,6 +62,32 @@ def _local(path_or_url: str, cache: str | None) -> str:
     if path_or_url.startswith(("http://", "https://")):
         return storage.fetch(path_or_url, os.path.basename(path_or_url), cache)
     return path_or_url
+
+
+def aligned_activation_pages(paths: Sequence[str], cache: str | None = None) -> tuple[int, Iterator[np.ndarray]]:
+    """(rows in all, the pages one at a time as float32 [rows, C]): pages read lazily, so any
+    number of them fits in memory. Their shapes are checked up front (local, downloaded once)."""
+    if not paths:
+        raise ValueError("no activation pages given")
+    local = [_local(path, cache) for path in paths]
+    shapes = [_page_shape(path) for path in local]
+    for path, shape in zip(paths, shapes):
+        if len(shape) != 2:
+            raise ValueError(f"{path}: expected a 2-D page of activation vectors, got shape {shape}")
+        if shape[1] != shapes[0][1]:
+            raise ValueError(f"{path}: {shape[1]} channels, but earlier pages have {shapes[0][1]}")
+    pages = (storage.load_npy(path).astype(np.float32, copy=False) for path in local)
+    return sum(shape[0] for shape in shapes), pages
+
+
+def _page_shape(path: str) -> tuple:
+    """An .npy page's shape without reading its data (whole read for remote files)."""
+    if "://" in path:
+        return storage.load_npy(path).shape
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False).shape
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable .npy page of activation vectors ({err})") from None
 
 
 def load_aligned_activations(paths: Sequence[str], cache: str | None = None) -> np.ndarray:
