@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from ..io import storage
 from ..io.images import ImageSource, is_tfds, iter_batches, iter_tfds_batches
 from ..models.base import ModelError
-from .collect import MANIFEST
+from .collect import read_manifest
 
 
 def attribution_maps(model, layer: str, classes: Sequence[int]):
@@ -100,7 +100,7 @@ def attribute(model, act_dir: str, classes: Sequence[int], source: ImageSource =
 
     ``source`` is needed only when the collection came from an array or TFDS (paths are stored).
     """
-    manifest = storage.read_json(os.path.join(act_dir, MANIFEST))
+    manifest = read_manifest(act_dir)
     layer = manifest["settings"]["layer"]
     if manifest["settings"]["model"] != model.name:
         raise ValueError(f"{act_dir} was collected with model '{manifest['settings']['model']}', "

@@ -29,6 +29,7 @@ from .rows import ShardedRows
 MODES = ("random", "all", "mean")
 DTYPES = ("float32", "float16")  # float16 halves disk and memory; rows are read back as float32
 MANIFEST = "manifest.json"
+IMAGE_IDS = "image_ids.json"
 
 
 @dataclass
@@ -71,13 +72,29 @@ def _positions(h: int, w: int, k: int, mode: str, rng: np.random.Generator) -> n
     return np.array([cells[i] for i in sorted(picks)])
 
 
+def read_manifest(out_dir: str) -> dict:
+    """A collection's manifest, with its image ids (kept in their own file, written once)."""
+    manifest = storage.read_json(os.path.join(out_dir, MANIFEST))
+    if "image_ids" not in manifest:
+        manifest["image_ids"] = storage.read_json(os.path.join(out_dir, IMAGE_IDS))
+    return manifest
+
+
+def _write_manifest(path: str, manifest: dict) -> None:
+    """Save the manifest without the image ids: rewritten after every shard, it stays small at any size."""
+    storage.write_json(path, {k: v for k, v in manifest.items() if k != "image_ids"})
+
+
 def _open_manifest(out_dir: str, settings: dict, image_ids: list[str]) -> tuple[str, dict]:
     """(path, manifest) of a collection folder: the saved one if its settings match, else a new one."""
     path = os.path.join(out_dir, MANIFEST)
-    manifest = storage.read_json(path) if storage.exists(path) else None
+    manifest = read_manifest(out_dir) if storage.exists(path) else None
     if manifest is not None and manifest["settings"] != settings:
         raise ValueError(f"{out_dir} holds a collection with other settings {manifest['settings']}; "
                          "use another --out folder or delete it")
+    ids_path = os.path.join(out_dir, IMAGE_IDS)
+    if not storage.exists(ids_path):  # a new collection, or one from before the ids had their own file
+        storage.write_json(ids_path, manifest["image_ids"] if manifest else image_ids)
     return path, manifest or {"settings": settings, "image_ids": image_ids, "shards": [], "skipped": []}
 
 
@@ -86,7 +103,7 @@ def _record_shard(manifest: dict, path: str, record: dict) -> None:
     manifest["skipped"] += record.pop("skipped", [])
     manifest["shards"].append(record)
     manifest["shards"].sort(key=lambda s: s["index"])
-    storage.write_json(path, manifest)
+    _write_manifest(path, manifest)
 
 
 def _shard_names(index: int) -> tuple[str, str]:
@@ -229,13 +246,13 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
         bar.set_postfix(rows=sum(s["rows"] for s in manifest["shards"]), skipped=len(manifest["skipped"]))
     bar.close()
     manifest["complete"] = len(manifest["shards"]) == n_shards
-    storage.write_json(manifest_path, manifest)
+    _write_manifest(manifest_path, manifest)
     return manifest
 
 
 def load_activations(out_dir: str) -> Activations:
     """A collection folder (local or ``gs://``): its row metadata now, its vectors when read."""
-    manifest = storage.read_json(os.path.join(out_dir, MANIFEST))
+    manifest = read_manifest(out_dir)
     meta = []
     for shard in manifest["shards"]:
         with np.load(io.BytesIO(storage.read_bytes(os.path.join(out_dir, shard["meta"])))) as m:
@@ -320,7 +337,7 @@ def import_vectors(model, layer: str, vectors: np.ndarray | Iterable[np.ndarray]
         _record_shard(manifest, manifest_path, {"index": index, "acts": acts_name, "meta": meta_name,
                                                 "rows": len(rows), "images": len(rows)})
     manifest["complete"] = len(manifest["shards"]) == n_shards
-    storage.write_json(manifest_path, manifest)
+    _write_manifest(manifest_path, manifest)
     return manifest
 
 
