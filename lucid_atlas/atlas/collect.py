@@ -322,6 +322,8 @@ def import_vectors(model, layer: str, vectors: np.ndarray | Iterable[np.ndarray]
     manifest_path, manifest = _open_manifest(out_dir, settings, [f"vector[{i}]" for i in range(n_rows)])
     done = {s["index"] for s in manifest["shards"]}
     n_shards = -(-n_rows // shard_rows)
+    if len(done) == n_shards:  # finished before: nothing to read again
+        return manifest
     spatial = None
     for index, rows in enumerate(tqdm(chunks, total=n_shards, desc="import rows", disable=not progress)):
         if index in done:

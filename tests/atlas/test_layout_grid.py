@@ -67,3 +67,19 @@ def test_whitening_inverts_covariance():
     x, _ = _clusters(n_per=200, dim=5)
     S = layout.whitening_matrix(x, epsilon=0.0)
     np.testing.assert_allclose(S @ (x.T @ x / len(x)), np.eye(5), atol=1e-3)
+
+
+def test_umap_places_rows_in_blocks_the_same_with_workers_and_after_a_kill(tmp_path, monkeypatch):
+    """Rows outside the fit sample are placed in fixed blocks: two worker processes give the one-process
+    coordinates, and a run that lost a finished block's file redoes only that block."""
+    monkeypatch.setattr(layout, "TRANSFORM_BLOCK", 60)
+    x = np.random.default_rng(0).normal(size=(260, 8)).astype(np.float32)
+    options = dict(n_neighbors=10, metric="euclidean", fit_sample=100, seed=0, normalize=False)
+    one = layout.layout(x, parts_dir=str(tmp_path / "one"), workers=1, **options)
+    parts = sorted((tmp_path / "one").glob("part-*.npy"))
+    assert len(parts) == 3  # 160 rows outside the sample, in blocks of 60
+    two = layout.layout(x, parts_dir=str(tmp_path / "two"), workers=2, **options)
+    np.testing.assert_array_equal(one, two)
+    parts[1].unlink()
+    again = layout.layout(x, parts_dir=str(tmp_path / "one"), workers=1, **options)
+    np.testing.assert_array_equal(one, again)
