@@ -102,7 +102,7 @@ def run_size(model, base: np.ndarray, layer: str, n_rows: int, out_dir: str, gri
     def on_stage(name: str) -> None:
         if name != "collect":
             meter.start(name)
-    summary = build_atlas(model, None, out_dir, settings, icons, progress=False, on_stage=on_stage)
+    summary = build_atlas(model, None, out_dir, settings, icons, progress=False, on_stage=on_stage, collected=True)
     stages = meter.close()
     cells = sum(g["cells"] for g in summary["grids"].values())
     for n in grids:  # icons are rendered and the picture assembled inside render_<n>; assemble_<n> writes JSON

@@ -267,7 +267,6 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
         from lucid_atlas.atlas.executors import RayExecutor
 
         executor = RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)
-    images = args.images
     if args.vectors:  # stored page by page as a collection, then laid out like any other
         from lucid_atlas.atlas import collect, published
 
@@ -275,9 +274,8 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
         n_rows, pages = published.aligned_activation_pages(paths)
         collect.import_vectors(model, layer, pages, os.path.join(args.out, "activations"), n_rows=n_rows,
                                dtype=args.dtype, progress=not args.no_progress, source=" ".join(paths)[:500])
-        images = None
-    summary = build_atlas(model, images, args.out, settings, icons, progress=not args.no_progress,
-                          density=args.density, executor=executor)
+    summary = build_atlas(model, args.images, args.out, settings, icons, progress=not args.no_progress,
+                          density=args.density, executor=executor, collected=bool(args.vectors))
     biggest = summary["grids"][str(max(grids))]
     origin = (f"{summary['rows']} activation vectors" if args.vectors else
               f"{summary['rows']} activations ({summary['images']} images)")

@@ -92,13 +92,14 @@ def _grid(xy: np.ndarray, vectors: Rows, n: int, s: AtlasSettings, top_classes, 
 def build_atlas(model, source: ImageSource | None, out_dir: str, settings: AtlasSettings,
                 icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False,
                 executor=None, vectors: np.ndarray | None = None,
-                on_stage: Callable[[str], None] | None = None) -> dict:
+                on_stage: Callable[[str], None] | None = None, collected: bool = False) -> dict:
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
 
     ``density`` fades the icons of sparse cells in the PNGs (the labelled one too). ``executor``
     ('local', 'ray' or an executor object) runs collection and rendering; layout stays here.
-    ``vectors`` [N, C] (e.g. published activations) replace collection from ``source``; with
-    neither, the collection already under ``out_dir/activations`` is used. Collections of more
+    ``vectors`` [N, C] (e.g. published activations) replace collection from ``source`` (None: the
+    embedded photos); ``collected=True`` uses the collection already under ``out_dir/activations``
+    (e.g. one written page by page with ``collect.import_vectors``). Collections of more
     than ``settings.in_memory_rows`` rows are streamed shard by shard. ``on_stage(name)`` is
     called as each stage starts (collect, whitening, layout, grid_<n>, render_<n>, assemble_<n>).
     """
@@ -111,14 +112,15 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
     act_dir = os.path.join(out_dir, "activations")
     executor = make_executor(executor)
     stage("collect")
-    if vectors is not None:
+    if collected:
+        if not storage.exists(os.path.join(act_dir, collect.MANIFEST)):
+            raise FileNotFoundError(f"collected=True but there is no collection at {act_dir}")
+    elif vectors is not None:
         collect.import_vectors(model, settings.layer, vectors, act_dir, dtype=settings.dtype)
-    elif source is not None:
+    else:
         collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
                         settings.seed, settings.shard_images, progress=progress, executor=executor,
                         dtype=settings.dtype)
-    elif not storage.exists(os.path.join(act_dir, collect.MANIFEST)):
-        raise FileNotFoundError(f"no images given and no collection at {act_dir}: give images (or vectors)")
     acts = collect.load_activations(act_dir)
     rows = acts.vectors if len(acts) <= settings.in_memory_rows else acts.rows
     seconds["collect"] = time.perf_counter() - started

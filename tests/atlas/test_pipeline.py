@@ -149,7 +149,8 @@ def test_streamed_atlas_equals_the_in_memory_one(tiny_model, image_dir, tmp_path
     a, b = (np.load(tmp_path / name / "atlas_3_directions.npz") for name in ("memory", "streamed"))
     np.testing.assert_array_equal(a["rows"], b["rows"])
     np.testing.assert_allclose(a["directions"], b["directions"], rtol=1e-5, atol=1e-6)
-    again = build_atlas(tiny_model, None, str(tmp_path / "streamed"), streamed_settings, FAST, progress=False)
+    again = build_atlas(tiny_model, None, str(tmp_path / "streamed"), streamed_settings, FAST, progress=False,
+                        collected=True)
     assert max(again["stage_seconds"][k] for k in ("whitening", "layout", "grid_3")) < 1
     half = dataclasses.replace(streamed_settings, dtype="float16")
     build_atlas(tiny_model, image_dir, str(tmp_path / "half"), half, FAST, progress=False)
