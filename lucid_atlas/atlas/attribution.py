@@ -10,7 +10,6 @@ second class atlas over the same classes costs nothing.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from typing import Sequence
 
@@ -118,8 +117,8 @@ def attribute(model, act_dir: str, classes: Sequence[int], source: ImageSource =
             parts.append(storage.load_npy(path))
             bar.update(shard["images"])
             continue
-        with np.load(io.BytesIO(storage.read_bytes(os.path.join(act_dir, shard["meta"])))) as meta:
-            image_index, positions = meta["image_index"], meta["positions"]
+        meta = storage.load_npz(os.path.join(act_dir, shard["meta"]))
+        image_index, positions = meta["image_index"], meta["positions"]
         maps_fn = maps_fn or attribution_maps(model, layer, classes)
         out = np.zeros((len(image_index), len(classes)), np.float32)
         indices = list(dict.fromkeys(image_index.tolist()))

@@ -10,7 +10,6 @@ and memory stays bounded by one shard.
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -255,8 +254,7 @@ def load_activations(out_dir: str) -> Activations:
     manifest = read_manifest(out_dir)
     meta = []
     for shard in manifest["shards"]:
-        with np.load(io.BytesIO(storage.read_bytes(os.path.join(out_dir, shard["meta"])))) as m:
-            meta.append({k: m[k] for k in m.files})
+        meta.append(storage.load_npz(os.path.join(out_dir, shard["meta"])))
 
     def cat(key, shape, dtype):
         return np.concatenate([m[key] for m in meta]) if meta else np.zeros(shape, dtype)

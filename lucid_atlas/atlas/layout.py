@@ -84,16 +84,16 @@ def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, 
         xy[fit_idx] = reducer.fit_transform(rows_lib.take(vectors, fit_idx))
     rest = np.setdiff1d(np.arange(n), fit_idx)
     blocks = [rest[i:i + TRANSFORM_BLOCK] for i in range(0, len(rest), TRANSFORM_BLOCK)]
-    todo = []
+    todo = []  # (block, its saved file or None) for each block not placed in an earlier run
     for k, block in enumerate(blocks):
         part = os.path.join(parts_dir, f"part-{k:05d}.npy") if parts_dir else None
         if part and storage.exists(part):
             xy[block] = storage.load_npy(part)
         else:
-            todo.append((k, block, part))
-    bar = tqdm(total=len(rest), initial=len(rest) - sum(len(b) for _, b, _ in todo), unit="row", unit_scale=True,
+            todo.append((block, part))
+    bar = tqdm(total=len(rest), initial=len(rest) - sum(len(b) for b, _ in todo), unit="row", unit_scale=True,
                desc="layout: place rows", disable=not progress or not blocks)
-    for k, block, part, placed in _placed_blocks(reducer, vectors, todo, workers):
+    for (block, part), placed in zip(todo, _placed_blocks(reducer, vectors, [b for b, _ in todo], workers)):
         xy[block] = placed
         if part:
             storage.atomic_save_npy(part, placed)
@@ -119,20 +119,19 @@ def _worker_block(block: np.ndarray) -> np.ndarray:
     return _transform_block(_WORKER["reducer"], _WORKER["vectors"], block)
 
 
-def _placed_blocks(reducer, vectors: Rows, todo: list, workers: int):
-    """(k, block, part, coordinates) for each block to place, in order, by ``workers`` processes."""
-    if workers <= 1 or len(todo) < 2:
-        for k, block, part in todo:
-            yield k, block, part, _transform_block(reducer, vectors, block)
+def _placed_blocks(reducer, vectors: Rows, blocks: list, workers: int):
+    """The coordinates of each block of row indices, in order, placed by ``workers`` processes."""
+    if workers <= 1 or len(blocks) < 2:
+        for block in blocks:
+            yield _transform_block(reducer, vectors, block)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("spawn")  # no forked TensorFlow or numba state
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_init_worker,
+    with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context, initializer=_init_worker,
                              initargs=(reducer, vectors)) as pool:
-        for (k, block, part), placed in zip(todo, pool.map(_worker_block, [b for _, b, _ in todo])):
-            yield k, block, part, placed
+        yield from pool.map(_worker_block, blocks)
 
 
 def embed_1d(vectors: np.ndarray, metric: str = "cosine", perplexity: float = 30.0, seed: int = 0) -> np.ndarray:

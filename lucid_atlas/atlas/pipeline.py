@@ -6,7 +6,6 @@ grid, PNGs and ``atlas_<n>.json``) and is skipped when its output is already the
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -63,9 +62,9 @@ def _whitening(vectors: Rows, out_dir: str, progress: bool) -> np.ndarray:
     """Lucid's whitening matrix, cached beside the layout (with the row count it was made from)."""
     path = os.path.join(out_dir, "whitening.npz")
     if storage.exists(path):
-        with np.load(io.BytesIO(storage.read_bytes(path))) as saved:
-            if int(saved["rows"]) == len(vectors):
-                return saved["S"]
+        saved = storage.load_npz(path)
+        if int(saved["rows"]) == len(vectors):
+            return saved["S"]
     S = layout.whitening_matrix(vectors, progress=progress)
     storage.atomic_save_npz(path, {"S": S, "rows": np.int64(len(vectors))})
     return S
@@ -77,9 +76,9 @@ def _grid(xy: np.ndarray, vectors: Rows, n: int, s: AtlasSettings, top_classes, 
     path = os.path.join(out_dir, f"atlas_{n}_directions.npz")
     means = None
     if storage.exists(path):
-        with np.load(io.BytesIO(storage.read_bytes(path))) as saved:
-            if "n_rows" in saved.files and int(saved["n_rows"]) == len(vectors):
-                means = {int(r) * n + int(c): d for r, c, d in zip(saved["rows"], saved["cols"], saved["directions"])}
+        saved = storage.load_npz(path)
+        if "n_rows" in saved and int(saved["n_rows"]) == len(vectors):
+            means = {int(r) * n + int(c): d for r, c, d in zip(saved["rows"], saved["cols"], saved["directions"])}
     cells = grid.make_grid(xy, vectors, n, s.min_count, top_classes, image_index, progress=progress, means=means)
     if means is None:
         storage.atomic_save_npz(path, {

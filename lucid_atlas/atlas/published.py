@@ -92,17 +92,8 @@ def _page_shape(path: str) -> tuple:
 
 def load_aligned_activations(paths: Sequence[str], cache: str | None = None) -> np.ndarray:
     """All rows [N, C] of the given pages (local paths, gs:// paths or URLs, downloaded once)."""
-    pages = []
-    for path in paths:
-        page = storage.load_npy(_local(path, cache))
-        if page.ndim != 2:
-            raise ValueError(f"{path}: expected a 2-D page of activation vectors, got shape {page.shape}")
-        if pages and page.shape[1] != pages[0].shape[1]:
-            raise ValueError(f"{path}: {page.shape[1]} channels, but earlier pages have {pages[0].shape[1]}")
-        pages.append(page.astype(np.float32))
-    if not pages:
-        raise ValueError("no activation pages given")
-    return np.concatenate(pages)
+    _, pages = aligned_activation_pages(paths, cache)
+    return np.concatenate(list(pages))
 
 
 def read_web_grid(path: str, grid: int | None = None, cache: str | None = None) -> PublishedGrid:

@@ -55,6 +55,12 @@ def atomic_save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def load_npz(path: str) -> dict[str, np.ndarray]:
+    """The named arrays of an ``.npz`` on any gfile filesystem (pickles refused)."""
+    with np.load(io.BytesIO(read_bytes(path)), allow_pickle=False) as arrays:
+        return {k: arrays[k] for k in arrays.files}
+
+
 def atomic_save_npy(path: str, array: np.ndarray) -> None:
     """Save one array as ``.npy``, atomically."""
     buf = io.BytesIO()

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..models.base import ModelError
+from .lucid_names import lucid_name_lookup
 from .transform import gaussian_blur
 
 INPUT = "input"
@@ -589,9 +590,4 @@ def objective_sum(objectives: Sequence[ObjectiveLike]) -> Objective:
 _LUCID_NAMES = {"blur_alpha_each_step": "there is no alpha blur objective here",
                 "handle_batch": "here each objective takes batch="}
 
-
-def __getattr__(name: str):
-    if name in _LUCID_NAMES:
-        raise AttributeError(f"{__name__} has no '{name}' (Lucid's name): {_LUCID_NAMES[name]}; Lucid code runs "
-                             f"unchanged through lucid_atlas.lucid")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lucid_name_lookup(__name__, _LUCID_NAMES)

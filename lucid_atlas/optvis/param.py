@@ -16,6 +16,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
+from .lucid_names import lucid_name_lookup
+
 # Lucid's square root of the ImageNet color correlation matrix (from an SVD), rows = RGB.
 COLOR_CORRELATION_SVD_SQRT = np.asarray(
     [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], np.float32)
@@ -195,10 +197,12 @@ def to_valid_rgb(t: tf.Tensor, decorrelate: bool = False, sigmoid: bool = True) 
     t = tf.concat([rgb, alpha], -1) if t.shape[-1] > 3 else rgb
     if sigmoid:
         return tf.nn.sigmoid(t)
-    return _clip_with_gradient(2 * t - 1) / 2 + 0.5
+    return constrain_L_inf(2 * t - 1) / 2 + 0.5
 
 
-def _constrain_L_inf(t: tf.Tensor, precondition: bool):
+def constrain_L_inf(t: tf.Tensor, precondition: bool = False) -> tf.Tensor:
+    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf`` (``precondition``: the
+    gradient's sign, the L∞ steepest-descent direction, as its ``constrain_L_inf_precondition``)."""
     @tf.custom_gradient
     def constrained(t):
         def grad(dy):
@@ -210,12 +214,6 @@ def _constrain_L_inf(t: tf.Tensor, precondition: bool):
             return tf.where(blocked, tf.zeros_like(g), g)
         return t / tf.maximum(1.0, tf.abs(t)), grad
     return constrained(t)
-
-
-def constrain_L_inf(t: tf.Tensor, precondition: bool = False) -> tf.Tensor:
-    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf`` (``precondition``: the
-    gradient's sign, the L∞ steepest-descent direction, as its ``constrain_L_inf_precondition``)."""
-    return _constrain_L_inf(t, precondition)
 
 
 def constrain_L2(t: tf.Tensor) -> tf.Tensor:
@@ -232,11 +230,6 @@ def constrain_L2(t: tf.Tensor) -> tf.Tensor:
             return tf.where(keep, dy, dy - unit * along)
         return t / tf.maximum(1.0, norm), grad
     return constrained(t)
-
-
-def _clip_with_gradient(t: tf.Tensor) -> tf.Tensor:
-    """Clip to [-1, 1] with the gradient of Lucid's ``constrain_L_inf`` (see :func:`constrain_L_inf`)."""
-    return _constrain_L_inf(t, False)
 
 
 def bilinear_sample(texture, uv) -> tf.Tensor:
@@ -282,7 +275,7 @@ def centered_pixels(w: int, h: int | None = None, batch: int = 1, sd: float = 0.
                     seed: int | None = None) -> Param:
     """Plain RGB pixels stored centered (0 = gray), image = clip(x + 0.5): Yosinski's setting."""
     raw = pixel_image([batch, h or w, w, 3], sd, seed=seed)
-    return Param(lambda: _clip_with_gradient(2 * raw()) / 2 + 0.5, raw.trainable_variables,
+    return Param(lambda: constrain_L_inf(2 * raw()) / 2 + 0.5, raw.trainable_variables,
                  f"centered_pixels({w}x{h or w}, batch={batch})", raw.image_variable, "pixels")
 
 
@@ -361,9 +354,4 @@ _LUCID_NAMES = {
     "unit_ball_L_inf": "here it is constrain_L_inf of a tf.Variable",
 }
 
-
-def __getattr__(name: str):
-    if name in _LUCID_NAMES:
-        raise AttributeError(f"{__name__} has no '{name}' (Lucid's name): {_LUCID_NAMES[name]}; Lucid code runs "
-                             f"unchanged through lucid_atlas.lucid")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lucid_name_lookup(__name__, _LUCID_NAMES)

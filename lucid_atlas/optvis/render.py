@@ -263,7 +263,7 @@ class Renderer:
                                       redirect_relu=True, **options) if relu_gradient_steps > 0 else self._plain)
         self._runs = 0
 
-    def _restart(self, seed: int, image_ids: Sequence[int] | None) -> None:
+    def restart(self, seed: int, image_ids: Sequence[int] | None = None) -> None:
         """Fresh image (seeded per image id), fresh optimizer state, step counter at zero."""
         if self._runs:
             if not hasattr(self.optimizer, "reset"):
@@ -282,6 +282,23 @@ class Renderer:
         self._plain.seed.assign(seed % (2 ** 31))
         self._runs += 1
 
+    @property
+    def steps_taken(self) -> int:
+        """Optimization steps taken since the last (re)start."""
+        return int(self._plain.counter.numpy())
+
+    def step(self, n: int = 1) -> np.ndarray:
+        """``n`` more steps from the current image (no restart); each image's objective value at the last
+        (the redirected ReLU gradient while fewer than ``relu_gradient_steps`` steps are taken)."""
+        value = None
+        while n > 0:
+            taken = self.steps_taken
+            redirected = taken < self.relu_gradient_steps
+            k = min(n, self.relu_gradient_steps - taken) if redirected else n
+            value, _ = (self._redirected if redirected else self._plain)(k)
+            n -= k
+        return value.numpy()
+
     def run(self, thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
             callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None,
             steps_per_call: int = 16, image_ids: Sequence[int] | None = None) -> RenderResult:
@@ -295,7 +312,7 @@ class Renderer:
             raise ValueError("thresholds must be positive step counts, e.g. (64, 256): Lucid's threshold i is the "
                              "image after step i + 1, so its 0 is 1 here (or run Lucid code through lucid_atlas.lucid, "
                              "whose render_vis counts as Lucid does)")
-        self._restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)), image_ids)
+        self.restart(int(seed if seed is not None else np.random.SeedSequence().entropy % (2 ** 31)), image_ids)
         images, values, history = [], [], []
         label = desc or str(self.objective)
         label = label if len(label) <= 48 else label[:47] + "…"

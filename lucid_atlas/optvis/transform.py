@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import rng
+from .lucid_names import lucid_name_lookup
 
 Transform = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
@@ -471,9 +472,4 @@ def wide_transforms(size: int = 64) -> list[Transform]:
 # Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
 _LUCID_NAMES = {"normalize_gradient": "our transforms act on images only, not on gradients"}
 
-
-def __getattr__(name: str):
-    if name in _LUCID_NAMES:
-        raise AttributeError(f"{__name__} has no '{name}' (Lucid's name): {_LUCID_NAMES[name]}; Lucid code runs "
-                             f"unchanged through lucid_atlas.lucid")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lucid_name_lookup(__name__, _LUCID_NAMES)

@@ -179,7 +179,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     try:
         renderer.run(steps, seed=seed, progress=verbose, callback=snapshot)
     except KeyboardInterrupt:
-        log.warning("Interrupted optimization at step %d.", int(renderer._plain.counter.numpy()))
+        log.warning("Interrupted optimization at step %d.", renderer.steps_taken)
         batch = renderer.param().numpy()
         if verbose:
             show_images(np.hstack(batch))
@@ -189,7 +189,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
 
 class VisT:
     """Lucid's ``T`` from ``make_vis_T``: ``T("vis_op")()`` takes one optimization step (and returns
-    the objective's value before it), ``T("loss")`` is the objective now, ``T("input")`` the
+    the objective's value during it), ``T("loss")`` is the objective now, ``T("input")`` the
     image batch, ``T("global_step")`` the steps taken, ``T(layer)`` a layer's activations for
     the current image."""
 
@@ -199,32 +199,25 @@ class VisT:
         self.t_image = make_t_image(param_f)
         self.objective = resolve(self.model, objective_f, self.t_image)
         self.transforms = make_transform_f(transforms)
-        self.optimizer = make_optimizer(optimizer)
-        self.optimizer.build(self.t_image.trainable_variables)
-        self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self._seed = tf.Variable(int(np.random.SeedSequence().entropy % (2 ** 31)), dtype=tf.int64, trainable=False)
-        objective = self.objective.validate(self.model)
-        options = dict(seed=self._seed, counter=self.global_step)
-        self._plain = ours.make_step(self.model, objective, self.t_image, self.optimizer, self.transforms, **options)
-        self._redirected = (ours.make_step(self.model, objective, self.t_image, self.optimizer, self.transforms,
-                                           redirect_relu=True, **options) if relu_gradient_override else self._plain)
+        self.renderer = ours.Renderer(self.model, self.objective, lambda: self.t_image, make_optimizer(optimizer),
+                                      self.transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0)
+        self._seed = int(np.random.SeedSequence().entropy % (2 ** 31))
+        self.renderer.restart(self._seed)  # keeps the image param_f made; draws transforms from this seed
 
     def vis_op(self) -> float:
         """One optimization step; the objective's value during it."""
-        step = self._redirected if int(self.global_step.numpy()) < RELU_GRADIENT_STEPS else self._plain
-        value, _ = step(1)
-        return float(value.numpy()[0])
+        return float(self.renderer.step(1)[0])
 
     def __call__(self, name: str):
         if name == "vis_op":
             return self.vis_op
         if name == "loss":
             return float(ours.objective_values(self.model, self.objective, self.t_image, self.transforms,
-                                               int(self._seed.numpy()), int(self.global_step.numpy()))[0])
+                                               self._seed, self.renderer.steps_taken)[0])
         if name == "input":
             return self.t_image().numpy()
         if name == "global_step":
-            return int(self.global_step.numpy())
+            return self.renderer.steps_taken
         if name == "labels":
             return list(self.model.labels)
         return self.model.activations(self.t_image(), [name])[name].numpy()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from ....optvis import param as ours
+
 
 def _resize_linear(t: tf.Tensor, shape) -> tf.Tensor:
     """Linear interpolation of every axis whose size changes (Lucid's resize_bilinear_nd)."""
@@ -24,8 +26,6 @@ def lowres_tensor(shape, underlying_shape, offset=None, sd=None):
     ``offset`` shifts the interpolation as in Lucid: a number (or list, one per axis), ``True``
     for half the upsampling ratio, ``False``/``None`` for none.
     """
-    from ....optvis import param as ours
-
     raw = ours.pixel_image(list(underlying_shape), sd or 0.01)()  # a variable's value, any rank
     t = _resize_linear(raw, list(shape))
     if offset is not None:
