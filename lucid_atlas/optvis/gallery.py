@@ -50,18 +50,21 @@ def spread_layers(model, k: int = 4, kind: str = "conv") -> list[str]:
 
 def render_deep_visualization(model, objective: objectives.ObjectiveLike, preset: str, size: int = 128,
                               steps: int = 200, seed: int | None = 0, learning_rate: float = 0.02,
-                              progress: bool = True) -> tuple[np.ndarray, RenderResult]:
+                              progress: bool = True, callback=None, every: int | None = None
+                              ) -> tuple[np.ndarray, RenderResult]:
     """One of Yosinski et al.'s settings ('none', '1'..'4') or 'lucid'; returns (display image, result).
 
     Yosinski settings optimize plain centered pixels with the paper's image operators; the
     display image is contrast-stretched as the paper shows them. 'lucid' is the decorrelated
-    Fourier parameterization with the standard transforms.
+    Fourier parameterization with the standard transforms. ``callback(step, images)`` is called
+    every ``every`` steps (for progress reports) and at the end.
     """
+    thresholds = sorted({*range(every, steps, every), steps}) if every else (steps,)
     if preset == "lucid":
-        result = render(model, objective, lambda: param.image(size), Adam(0.05), thresholds=(steps,),
-                        seed=seed, progress=progress)
+        result = render(model, objective, lambda: param.image(size), Adam(0.05), thresholds=thresholds,
+                        seed=seed, progress=progress, callback=callback)
         return result.images[-1][0], result
     result = render(model, objective, lambda: param.centered_pixels(size), Adam(learning_rate),
-                    transforms=[transform.jitter(2)], thresholds=(steps,), seed=seed, progress=progress,
-                    image_ops=regularizers.yosinski(preset), relu_gradient_steps=0)
+                    transforms=[transform.jitter(2)], thresholds=thresholds, seed=seed, progress=progress,
+                    image_ops=regularizers.yosinski(preset), relu_gradient_steps=0, callback=callback)
     return regularizers.normalize_for_display(result.images[-1])[0], result

@@ -1,0 +1,44 @@
+"""A unit's feature visualizations for the toolbox: ours and a Yosinski et al. preset, cached as PNGs."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from ..io import storage
+from ..io.sheets import to_uint8
+from ..optvis import objectives
+from ..optvis.gallery import render_deep_visualization
+
+# (name, recipe, size px, steps): 'ours' is the decorrelated Fourier image with the standard
+# transforms; 'yosinski' is the paper's regularization set 1 (blur, small-norm clipping) on plain pixels, contrast-stretched.
+Preset = tuple[str, str, int, int]
+DEFAULT_PRESETS: tuple[Preset, ...] = (("ours", "lucid", 128, 256), ("yosinski", "1", 128, 256))
+
+
+def vis_path(cache: str, model_name: str, layer: str, channel: int, preset: Preset) -> str:
+    """Where a unit's visualization is cached."""
+    name, recipe, size, steps = preset
+    return os.path.join(cache, "vis", model_name, layer, f"c{channel:05d}-{name}-{recipe}-{size}px-{steps}.png")
+
+
+def render_unit(model, layer: str, channel: int, preset: Preset, cache: str,
+                progress: Callable[[int, int], None] | None = None) -> bytes:
+    """The channel's visualization as PNG bytes, rendered once and then read from the cache."""
+    model.check_channel(layer, channel)
+    path = vis_path(cache, model.name, layer, channel, preset)
+    if storage.exists(path):
+        return storage.read_bytes(path)
+    _name, recipe, size, steps = preset
+    report = (lambda step, _images: progress(step, steps)) if progress else None
+    image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size, steps,
+                                         progress=False, callback=report, every=16)
+    buf = io.BytesIO()
+    Image.fromarray(to_uint8(np.asarray(image))).save(buf, format="PNG")
+    storage.makedirs(os.path.dirname(path))
+    storage.atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
