@@ -94,8 +94,8 @@ def browser_fps(url: str, seconds: float) -> dict:
 
 def top_images(model, toolbox: Toolbox, layer: str, paths: list[str], cache: str, channel: int) -> dict:
     """Seconds for the first top-9 (the pass plus the crops) and for the same request again."""
-    side = toolbox.receptive_fraction(layer)
     t0 = time.perf_counter()
+    side = toolbox.receptive_fraction(layer)
     maxima = LayerMaxima(model, layer, paths, cache).compute()
     first = len(top_crops(maxima, channel, side))
     first_s = time.perf_counter() - t0

@@ -439,7 +439,11 @@ def cmd_toolbox(args: argparse.Namespace) -> dict:
         print(f"toolbox for {model.name} ({len(images)} images, layer {layer}) at {url} (Ctrl-C to stop)",
               flush=True)
 
-    serve(server, args.host, args.port, on_start=started)
+    try:
+        serve(server, args.host, args.port, on_start=started)
+    except OSError as exc:  # the port is taken, or the host is not an address of this machine
+        raise ValueError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                         "pick another --port (0 = any free port) or --host") from None
     return summary
 
 

@@ -274,3 +274,20 @@ def test_patch_auto_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
         part for c in summary["candidates"] for part in c.split(", ")}
     assert len(list(tmp_path.glob("candidates_class_1_notebook_*"))) == 2
     assert (tmp_path / "patch_report.md").exists() and (tmp_path / "comparison").is_dir()
+
+
+def test_toolbox_bad_layer_or_busy_port_is_one_clear_line(capsys, tiny_keras_file, tmp_path):
+    import socket
+
+    model, images = tiny_keras_file
+    assert cli.main(["toolbox", "--model", model, "--images", images, "--layer", "nope", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "feat" in err  # the valid layer is named
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["toolbox", "--model", model, "--images", images, "--port", str(port),
+                         "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--port" in err

@@ -136,3 +136,26 @@ def test_two_pages_get_their_own_answers(tiny_classifier, image_folder, tmp_path
     a, b = _run(_server(tiny_classifier, image_folder, tmp_path), scenario)
     assert {m["layer"] for m in a} == {"conv1"} and {m["layer"] for m in b} == {"conv2"}
     assert len({m["tiles"] for m in a}) == 1 and all(m["source"] == "frame" for m in a + b)
+
+
+def test_slow_work_never_holds_up_the_live_view(tiny_classifier, image_folder, tmp_path):
+    slow = (("ours", "lucid", 64, 400),)
+    settings = ToolboxSettings(tuple(resolve_paths(image_folder)), "conv2", str(tmp_path), presets=slow)
+
+    async def scenario(client):
+        ws = await client.ws_connect("/ws")
+        await ws.send_bytes(b"\0" + _png(120))
+        await _receive(ws, "layer")
+        await ws.send_str(json.dumps({"type": "unit", "layer": "conv2", "channel": 1}))
+        order = []
+        for k in range(5):  # frames sent while the 400-step visualization renders in the background
+            await ws.send_bytes(b"\1" + _png(40 * k + 20))
+        while "vis" not in order:
+            msg = json.loads((await asyncio.wait_for(ws.receive(), 120)).data)
+            assert msg["type"] != "error", msg
+            order.append(msg["type"])
+        await ws.close()
+        return order
+
+    order = _run(ToolboxServer(Toolbox(tiny_classifier), settings), scenario)
+    assert order.count("layer") == 5 and order.index("vis") > max(i for i, t in enumerate(order) if t == "layer")
