@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
 
 import numpy as np
@@ -15,7 +14,6 @@ from lucid_atlas.atlas import viewer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARTIFACTS = os.path.join(REPO, "out", "test-artifacts")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 EVIL = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\">"
 
 
@@ -68,28 +66,6 @@ def test_site_is_self_contained_and_lists_every_grid(tmp_path):
 def test_no_atlas_json_says_what_to_build(tmp_path):
     with pytest.raises(FileNotFoundError, match="lucid-atlas atlas"):
         viewer.write_site(str(tmp_path))
-
-
-def _skip_or_fail(reason: str):
-    if os.environ.get("LUCID_ATLAS_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (LUCID_ATLAS_REQUIRE_BROWSER=1 requires the browser tests to run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _skip_or_fail("Playwright is not installed: pip install playwright")
-    if CHROMIUM is None:
-        _skip_or_fail("Chromium is not installed (apt-get install chromium); make test installs it as root")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def _open(browser, url):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -16,31 +15,8 @@ from lucid_atlas.toolbox import Toolbox, ToolboxServer, ToolboxSettings, start
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ARTIFACTS = os.path.join(REPO, "out", "test-artifacts")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FAST = (("ours", "lucid", 48, 16), ("yosinski", "1", 48, 16))
 LAYER = "block12_expanded"
-
-
-def _skip_or_fail(reason: str):
-    if os.environ.get("LUCID_ATLAS_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (LUCID_ATLAS_REQUIRE_BROWSER=1 requires the browser tests to run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright import sync_api
-    except ImportError:
-        _skip_or_fail("Playwright is not installed: pip install playwright")
-    if CHROMIUM is None:
-        _skip_or_fail("Chromium is not installed (apt-get install chromium); make test installs it as root")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
