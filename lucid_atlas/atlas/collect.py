@@ -1,7 +1,8 @@
 """Stage 1 of an activation atlas: collect activation vectors from many images, resumably.
 
 For each image: K random spatial positions of the layer (seeded per image, away from the
-border), or every position, or the spatial mean; each row records the image, the position and
+border), or every position, or the spatial mean, or each channel's spatial maximum (with where
+it is, per channel: the toolbox's top images); each row records the image, the position and
 the model's top-5 predictions for that image. Rows stream to numbered shards (``.npy`` arrays
 plus a small ``.npz`` of row metadata) and a ``manifest.json``, all through ``tf.io.gfile`` and
 written atomically, so a run interrupted at any point resumes after its last complete shard
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import tensorflow as tf
@@ -25,7 +26,7 @@ from ..models.base import ModelError
 from .executors import make_executor
 from .rows import ShardedRows
 
-MODES = ("random", "all", "mean")
+MODES = ("random", "all", "mean", "max")
 DTYPES = ("float32", "float16")  # float16 halves disk and memory; rows are read back as float32
 MANIFEST = "manifest.json"
 IMAGE_IDS = "image_ids.json"
@@ -46,6 +47,7 @@ class Activations:
     top_probs: np.ndarray
     image_ids: list[str]
     manifest: dict
+    argmax: np.ndarray | None = None  # mode 'max': [N, C] flat (y * w + x) position of each channel's max
     _vectors: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
@@ -59,8 +61,8 @@ class Activations:
 
 
 def _positions(h: int, w: int, k: int, mode: str, rng: np.random.Generator) -> np.ndarray:
-    """(y, x) rows to take from an h×w map; y = x = -1 stands for the spatial mean."""
-    if mode == "mean":
+    """(y, x) rows to take from an h×w map; y = x = -1 stands for the spatial mean (or max)."""
+    if mode in ("mean", "max"):
         return np.array([[-1, -1]])
     if mode == "all":
         ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
@@ -149,6 +151,8 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
     """Rows for one shard; ``items``: paths, an array slice in [0, 1], or (tfds source, start, ids)."""
     h, w, _ = model.image_shape
     vectors, meta = [], {"image_index": [], "positions": [], "top_classes": [], "top_probs": []}
+    if mode == "max":
+        meta["argmax"] = []
     ids = [f"array[{first_index + i}]" for i in range(len(items))] if isinstance(items, np.ndarray) else items
     offset = 0
     if isinstance(items, tuple):  # (tfds source, start, shard ids)
@@ -168,7 +172,13 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
             if a.ndim == 1:  # dense layer: one vector per image (mode 'mean' only, checked above)
                 a = a[None, None]
             pos = _positions(a.shape[0], a.shape[1], positions, mode, rng)
-            rows = a.mean(axis=(0, 1))[None] if mode == "mean" else a[pos[:, 0], pos[:, 1]]
+            if mode == "max":
+                flat = a.reshape(-1, a.shape[-1])
+                where = flat.argmax(axis=0)
+                rows = flat[where, np.arange(flat.shape[1])][None]
+                meta["argmax"].append(where[None].astype(np.int32))
+            else:
+                rows = a.mean(axis=(0, 1))[None] if mode == "mean" else a[pos[:, 0], pos[:, 1]]
             top = np.argsort(-p)[:5]
             vectors.append(rows.astype(np.float32))
             meta["image_index"].append(np.full(len(rows), image_index, np.int32))
@@ -179,19 +189,22 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
     if not vectors:
         return np.zeros((0, depth), np.float32), {
             "image_index": np.zeros(0, np.int32), "positions": np.zeros((0, 2), np.int16),
-            "top_classes": np.zeros((0, 5), np.int16), "top_probs": np.zeros((0, 5), np.float16)}
+            "top_classes": np.zeros((0, 5), np.int16), "top_probs": np.zeros((0, 5), np.float16),
+            **({"argmax": np.zeros((0, depth), np.int32)} if mode == "max" else {})}
     return np.concatenate(vectors), {k: np.concatenate(v) for k, v in meta.items()}
 
 
 def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int = 4, mode: str = "random",
             seed: int = 0, shard_images: int = 256, batch_size: int = 32, progress: bool = True,
-            max_shards: int | None = None, executor=None, dtype: str = "float32") -> dict:
+            max_shards: int | None = None, executor=None, dtype: str = "float32",
+            callback: Callable[[int, int], None] | None = None) -> dict:
     """Collect activations of ``layer`` over ``source`` into ``out_dir``; returns the manifest.
 
     Rerunning with the same arguments resumes: complete shards are kept, the rest is computed.
     ``max_shards`` stops after that many new shards (for bounded runs and tests). ``executor``:
     None/'local', 'ray', or an executor object (shards then run on a pool of workers).
-    ``dtype`` 'float16' stores the rows at half the size.
+    ``dtype`` 'float16' stores the rows at half the size. ``callback(images done, images in all)``
+    is called at the start and after each shard (progress for pages and other non-terminal UIs).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got '{mode}'")
@@ -237,11 +250,16 @@ def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int
         else:
             items = shard_paths
         jobs.append(ShardJob(index, first, items, layer, mode, positions, seed, batch_size, out_dir, dtype))
-    bar = tqdm(total=len(paths), initial=sum(s["images"] for s in manifest["shards"]), unit="img",
-               desc=f"collect {layer}", disable=not progress)
+    done_images = sum(s["images"] for s in manifest["shards"])
+    bar = tqdm(total=len(paths), initial=done_images, unit="img", desc=f"collect {layer}", disable=not progress)
+    if callback:
+        callback(done_images, len(paths))
     for _job, record in make_executor(executor).run(model, run_shard, jobs):
         _record_shard(manifest, manifest_path, record)
         bar.update(record["images"])
+        done_images += record["images"]
+        if callback:
+            callback(done_images, len(paths))
         bar.set_postfix(rows=sum(s["rows"] for s in manifest["shards"]), skipped=len(manifest["skipped"]))
     bar.close()
     manifest["complete"] = len(manifest["shards"]) == n_shards
@@ -262,7 +280,8 @@ def load_activations(out_dir: str) -> Activations:
         rows=ShardedRows.from_manifest(out_dir, manifest),
         image_index=cat("image_index", (0,), np.int32), positions=cat("positions", (0, 2), np.int16),
         top_classes=cat("top_classes", (0, 5), np.int16), top_probs=cat("top_probs", (0, 5), np.float16),
-        image_ids=manifest["image_ids"], manifest=manifest)
+        image_ids=manifest["image_ids"], manifest=manifest,
+        argmax=cat("argmax", (0, 0), np.int32) if meta and "argmax" in meta[0] else None)
 
 
 def _check_dtype(dtype: str) -> None:
