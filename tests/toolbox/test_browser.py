@@ -1,5 +1,5 @@
 """The toolbox page in a real headless Chromium: tiles, a unit's crops and visualizations, uploads,
-the fake camera driving the live view, errors shown in the page, two pages side by side."""
+the fake camera and a video driving the live view, errors shown in the page, two pages side by side."""
 
 from __future__ import annotations
 
@@ -88,6 +88,9 @@ def test_toolbox_in_chromium(browser, toolbox_url, tmp_path):
     _upload(page, tmp_path, "notes.jpg", b"this is text, not a JPEG")
     page.wait_for_function("window.toolbox.state.errors.length > 0", timeout=30_000)
     assert "not a readable image" in page.inner_text("#error")
+    _upload(page, tmp_path, "huge.jpg", b"\xff" * (21 * 2 ** 20))  # refused before it is sent
+    page.wait_for_function("window.toolbox.state.errors.length > 1", timeout=30_000)
+    assert "the limit is 20 MB" in page.inner_text("#error")
     views = _state(page, "layerViews")
     _upload(page, tmp_path, "rocket.jpg", _photo(3))
     page.wait_for_function(f"window.toolbox.state.layerViews > {views}", timeout=60_000)
