@@ -10,5 +10,5 @@ from .engine import InputError, LayerView, Toolbox, decode_image
 from .server import RunningServer, ToolboxServer, ToolboxSettings, serve, start
 from .topk import LayerMaxima, top_crops
 
-__all__ = ["InputError", "LayerView", "Toolbox", "decode_image", "ToolboxServer", "ToolboxSettings", "serve", "start", "RunningServer",
-           "LayerMaxima", "top_crops"]
+__all__ = ["InputError", "LayerView", "Toolbox", "decode_image", "ToolboxServer", "ToolboxSettings", "serve",
+           "start", "RunningServer", "LayerMaxima", "top_crops"]

@@ -6,6 +6,7 @@ share one engine. Images are float32 [H, W, 3] in [0, 1]; pictures returned are 
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 from dataclasses import dataclass, field
@@ -73,8 +74,7 @@ class LayerView:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        import base64
-
+        """The page's message: tiles as base64 bytes, channel after channel, row after row."""
         c, h, w = self.tiles.shape
         return {"type": "layer", "layer": self.layer, "channels": c, "height": h, "width": w,
                 "top5": [{"label": label, "prob": prob} for label, prob in self.top5],
@@ -115,7 +115,8 @@ class Toolbox:
             channel = int(channel)
             self.model.check_channel(layer, channel)
         except (TypeError, ValueError, ModelError) as exc:
-            raise InputError(str(exc) if isinstance(exc, ModelError) else f"channel must be an integer, got {channel!r}") from None
+            message = str(exc) if isinstance(exc, ModelError) else f"channel must be an integer, got {channel!r}"
+            raise InputError(message) from None
         return channel
 
     def _forward(self, image: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:

@@ -101,8 +101,8 @@ class ToolboxServer:
         layers = [{"name": n, "depth": model.layer(n).depth} for n in self.toolbox.spatial_layers]
         images = [{"index": i, "name": os.path.basename(p)} for i, p in enumerate(self.settings.images)]
         return web.json_response({"model": model.name, "layer": self.settings.layer, "layers": layers,
-                                  "images": images, "presets": [p[0] for p in self.settings.presets], "top_k": self.settings.top_k,
-                                  "max_upload": MAX_UPLOAD_BYTES})
+                                  "images": images, "presets": [p[0] for p in self.settings.presets],
+                                  "top_k": self.settings.top_k, "max_upload": MAX_UPLOAD_BYTES})
 
     async def thumb(self, request: web.Request) -> web.Response:
         index = int(request.match_info["index"])
@@ -240,8 +240,9 @@ class ToolboxServer:
                 None, top_crops, maxima, channel, side, self.settings.top_k)
             await self._send(ws, {"type": "top", "layer": layer, "channel": channel, "side": side,
                                   "skipped": maxima.skipped,
-                                  "crops": [{"src": _data_url(_jpeg(crop), "image/jpeg"), "value": round(item.value, 3),
-                                             "name": os.path.basename(item.path)} for item, crop in crops]})
+                                  "crops": [{"src": _data_url(_jpeg(crop), "image/jpeg"),
+                                             "value": round(item.value, 3), "name": os.path.basename(item.path)}
+                                            for item, crop in crops]})
         except InputError as exc:
             await self._send(ws, {"type": "error", "message": str(exc)})
 

@@ -102,7 +102,8 @@ class LayerMaxima:
         return result
 
 
-def top_crops(maxima: LayerMaxima, channel: int, side: float, k: int = 9, scale: int = 2) -> list[tuple[TopImage, np.ndarray]]:
+def top_crops(maxima: LayerMaxima, channel: int, side: float, k: int = 9,
+              scale: int = 2) -> list[tuple[TopImage, np.ndarray]]:
     """The channel's top-``k`` images cropped to ``side`` (fraction of the image side) around their peak.
 
     Images are loaded as the pass saw them (short side resized, centre crop) at ``scale`` × the

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import io
 import os
 from typing import Callable
 
 import numpy as np
-from PIL import Image
 
 from ..io import storage
-from ..io.sheets import to_uint8
 from ..optvis import objectives
 from ..optvis.gallery import render_deep_visualization
+from .engine import png_bytes
 
 # (name, recipe, size px, steps): 'ours' is the decorrelated Fourier image with the standard
-# transforms; 'yosinski' is the paper's regularization set 1 (blur, small-norm clipping) on plain pixels, contrast-stretched.
+# transforms; 'yosinski' is the paper's regularization set 1 (blur, small-norm clipping) on plain
+# pixels, contrast-stretched.
 Preset = tuple[str, str, int, int]
 DEFAULT_PRESETS: tuple[Preset, ...] = (("ours", "lucid", 128, 256), ("yosinski", "1", 128, 256))
 
@@ -37,8 +36,7 @@ def render_unit(model, layer: str, channel: int, preset: Preset, cache: str,
     report = (lambda step, _images: progress(step, steps)) if progress else None
     image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size, steps,
                                          progress=False, callback=report, every=16)
-    buf = io.BytesIO()
-    Image.fromarray(to_uint8(np.asarray(image))).save(buf, format="PNG")
+    png = png_bytes(np.asarray(image))
     storage.makedirs(os.path.dirname(path))
-    storage.atomic_write_bytes(path, buf.getvalue())
-    return buf.getvalue()
+    storage.atomic_write_bytes(path, png)
+    return png

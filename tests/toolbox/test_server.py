@@ -7,7 +7,6 @@ import io
 import json
 
 import numpy as np
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
