@@ -134,9 +134,10 @@ class Toolbox:
         scale = float(max(maxima.max(), 1e-6))
         tiles = np.clip(np.round(maps * (255.0 / scale)), 0, 255).astype(np.uint8)
         top = np.argsort(-probs)[:5]
+        # Strongest: largest peak, ties (a ReLU6 saturates many channels at 6) broken by the mean.
+        strongest = np.lexsort((-maps.reshape(len(maps), -1).mean(axis=1), -maxima))[:marked]
         return LayerView(layer, [(self.model.labels[i], round(float(probs[i]), 4)) for i in top], tiles,
-                         maxima.astype(np.float32), [int(c) for c in np.argsort(-maxima)[:marked]],
-                         time.perf_counter() - start, scale)
+                         maxima.astype(np.float32), [int(c) for c in strongest], time.perf_counter() - start, scale)
 
     def unit_view(self, image: np.ndarray, layer: str, channel: int) -> dict[str, bytes]:
         """One channel for one input: its map enlarged over the input, and plain and guided gradients (PNGs)."""

@@ -40,6 +40,11 @@ def test_layer_view_has_one_tile_per_channel_on_one_scale(tiny_classifier):
     strongest = int(np.argmax(view.maxima))
     assert view.strongest[0] == strongest and view.tiles[strongest].max() == 255
     assert len(view.top5) == 5 and sum(p for _, p in view.top5) <= 1.0001
+    flat = np.full_like(image, 0.9)
+    ties = toolbox.layer_view(flat, "conv2")
+    acts = tiny_classifier.activations(flat[None], "conv2")["conv2"].numpy()[0]
+    order = [(-acts[..., c].max(), -acts[..., c].mean()) for c in ties.strongest]
+    assert order == sorted(order)  # by peak, then by mean (ties under a saturating ReLU)
     payload = view.to_json()
     assert payload["channels"] == 12 and len(payload["maxima"]) == 12
     other = toolbox.layer_view(np.ones_like(image) * 0.2, "conv2")
