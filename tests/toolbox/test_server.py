@@ -50,7 +50,8 @@ def test_files_outside_the_page_are_refused(tiny_classifier, image_folder, tmp_p
         codes = {}
         for path in ("/assets/toolbox.js", "/assets/..%2F..%2Fsetup.cfg", "/assets/%2e%2e%2fserver.py",
                      "/assets/server.py", "/../../setup.cfg", "/assets/../engine.py", "/api/thumb/..%2F0",
-                     "/api/thumb/999", "/api/thumb/-1", "/etc/passwd", "/api/thumb/0"):
+                     "/api/thumb/999", "/api/thumb/-1", "/etc/passwd", "/assets//etc/passwd",
+                     "/assets/%2Fetc%2Fpasswd", "/api/thumb/%2Fetc%2Fpasswd", "/api/thumb/0"):
             response = await client.get(path, allow_redirects=False)
             codes[path] = response.status
         return codes
