@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+import yarl
 from aiohttp import WSMsgType, web
 from PIL import Image
 
@@ -119,6 +120,11 @@ class ToolboxServer:
 
     # ---- the page's socket ---------------------------------------------------------------------
     async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        # Browsers let any web site open a WebSocket to localhost: only our own page may (it would
+        # otherwise read the served images through the layer view's input picture).
+        origin = request.headers.get("Origin")
+        if origin is not None and yarl.URL(origin).host_port_subcomponent != request.host:
+            raise web.HTTPForbidden(text="the toolbox only answers its own page")
         ws = web.WebSocketResponse(max_msg_size=2 * MAX_UPLOAD_BYTES, heartbeat=30)
         await ws.prepare(request)
         state = PageState(layer=self.settings.layer)

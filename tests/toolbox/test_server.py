@@ -159,3 +159,25 @@ def test_slow_work_never_holds_up_the_live_view(tiny_classifier, image_folder, t
 
     order = _run(ToolboxServer(Toolbox(tiny_classifier), settings), scenario)
     assert order.count("layer") == 5 and order.index("vis") > max(i for i, t in enumerate(order) if t == "layer")
+
+
+def test_other_sites_cannot_open_the_socket(tiny_classifier, image_folder, tmp_path):
+    import aiohttp
+
+    async def scenario(client):
+        refused = []
+        for origin in ("http://evil.example", "null", "http://127.0.0.1:1"):
+            try:
+                ws = await client.ws_connect("/ws", headers={"Origin": origin})
+                await ws.close()
+                refused.append(False)
+            except aiohttp.WSServerHandshakeError as exc:
+                refused.append(exc.status == 403)
+        own = await client.ws_connect("/ws", headers={"Origin": f"http://{client.host}:{client.port}"})
+        await own.send_str(json.dumps({"type": "image", "index": 0}))
+        view = await _receive(own, "layer")
+        await own.close()
+        return refused, view
+
+    refused, view = _run(_server(tiny_classifier, image_folder, tmp_path), scenario)
+    assert refused == [True, True, True] and view["channels"] == 12
