@@ -33,6 +33,7 @@ from .vis import DEFAULT_PRESETS, render_unit
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 ASSET_FILES = {"toolbox.js": "application/javascript", "toolbox.css": "text/css"}
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 KIND_UPLOAD, KIND_FRAME = 0, 1
 THUMB = 96
 
@@ -79,11 +80,20 @@ class ToolboxServer:
         self.jobs = JobQueue()
         self._maxima: dict[str, LayerMaxima] = {}
         self._thumbs: dict[int, bytes] = {}
-        self.app = web.Application(client_max_size=1024 ** 2)
+        self.allowed_hosts: frozenset[str] | None = LOOPBACK_NAMES  # None: any (bound to a public interface)
+        self.app = web.Application(client_max_size=1024 ** 2, middlewares=[self._check_host])
         self.app.add_routes([web.get("/", self.index), web.get("/assets/{name}", self.asset),
                              web.get("/api/info", self.info), web.get(r"/api/thumb/{index:\d+}", self.thumb),
                              web.get("/ws", self.websocket)])
         self.app.on_shutdown.append(self._shutdown)
+
+    @web.middleware
+    async def _check_host(self, request: web.Request, handler):
+        """On a loopback address, answer only requests addressed to it (a DNS-rebound name is refused)."""
+        host = yarl.URL(f"http://{request.host}").host if request.host else None
+        if self.allowed_hosts is not None and (host or "").strip("[]") not in self.allowed_hosts:
+            raise web.HTTPForbidden(text="the toolbox answers requests to 127.0.0.1 or localhost only")
+        return await handler(request)
 
     # ---- plain HTTP ----------------------------------------------------------------------------
     async def index(self, _request: web.Request) -> web.Response:
@@ -284,6 +294,7 @@ class RunningServer:
 
 
 async def _listen(server: ToolboxServer, host: str, port: int) -> tuple[web.AppRunner, str]:
+    server.allowed_hosts = LOOPBACK_NAMES if host.strip("[]") in LOOPBACK_NAMES else None
     runner = web.AppRunner(server.app)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -181,3 +181,12 @@ def test_other_sites_cannot_open_the_socket(tiny_classifier, image_folder, tmp_p
 
     refused, view = _run(_server(tiny_classifier, image_folder, tmp_path), scenario)
     assert refused == [True, True, True] and view["channels"] == 12
+
+
+def test_a_rebound_host_name_is_refused(tiny_classifier, image_folder, tmp_path):
+    async def scenario(client):
+        evil = await client.get("/api/thumb/0", headers={"Host": f"attacker.example:{client.port}"})
+        local = await client.get("/api/thumb/0", headers={"Host": f"localhost:{client.port}"})
+        return evil.status, local.status
+
+    assert _run(_server(tiny_classifier, image_folder, tmp_path), scenario) == (403, 200)
