@@ -82,3 +82,20 @@ def test_unit_view_gradients_plain_and_guided(tiny_classifier):
 def test_receptive_fraction_grows_with_depth(tiny_classifier):
     first, second = receptive_fraction(tiny_classifier, "conv1"), receptive_fraction(tiny_classifier, "conv2")
     assert 0 < first < second <= 1.0
+
+
+def test_a_frozen_graph_model_gets_tiles_and_guided_gradients(tmp_path):
+    from lucid_atlas import models
+    from tests.models.tiny_graphs import lucid_like_graph_def
+
+    pb = tmp_path / "g.pb"
+    pb.write_bytes(lucid_like_graph_def().SerializeToString())
+    graph = models.load_inception_v1(path=str(pb), labels=[str(i) for i in range(5)])
+    toolbox = Toolbox(graph)
+    image = np.random.default_rng(3).random((64, 64, 3)).astype(np.float32)
+    view = toolbox.layer_view(image, "mixed3a")
+    assert view.tiles.shape[0] == 10 and len(view.top5) == 5
+    channel = view.strongest[0]
+    plain = toolbox.gradients(image, "mixed3a", channel, guided=False)
+    guided = toolbox.gradients(image, "mixed3a", channel, guided=True)
+    assert np.abs(plain).max() > 0 and np.abs(guided).max() > 0 and not np.allclose(plain, guided)
