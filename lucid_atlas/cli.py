@@ -610,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default: the embedded photos)")
     p.add_argument("--layer", help="layer shown first (default: the model's atlas layer)")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument("--port", type=int, default=8000, help="default: %(default)s; 0 picks a free port")
     p.add_argument("--out", default="out/toolbox", help="cache of top images and visualizations "
                    "(default: %(default)s)")
     return parser
