@@ -40,16 +40,16 @@ def decode_image(data: bytes, size: tuple[int, int]) -> np.ndarray:
                 raise InputError(f"the image is {img.width}×{img.height} pixels; the limit is {MAX_PIXELS:,}")
             img.load()
             return to_array(fit_image(img.convert("RGB"), size))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        if isinstance(exc, InputError):
-            raise
+    except InputError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise InputError("not a readable image (JPEG, PNG, WebP, BMP or GIF expected)") from None
 
 
-def png_bytes(image: np.ndarray) -> bytes:
-    """An [H, W, 3] (or [H, W]) array in [0, 1] as PNG bytes."""
+def image_bytes(image: np.ndarray, fmt: str = "PNG", quality: int = 88) -> bytes:
+    """An [H, W, 3] (or [H, W]) array in [0, 1] as PNG (or JPEG at ``quality``) file bytes."""
     buf = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buf, format="PNG")
+    Image.fromarray(to_uint8(image)).save(buf, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return buf.getvalue()
 
 
@@ -130,12 +130,13 @@ class Toolbox:
         start = time.perf_counter()
         acts, probs = self._forward(image, layer)
         maps = np.moveaxis(acts, -1, 0)  # [C, h, w]
-        maxima = maps.reshape(len(maps), -1).max(axis=1)
+        flat = maps.reshape(len(maps), -1)
+        maxima = flat.max(axis=1)
         scale = float(max(maxima.max(), 1e-6))
         tiles = np.clip(np.round(maps * (255.0 / scale)), 0, 255).astype(np.uint8)
         top = np.argsort(-probs)[:5]
         # Strongest: largest peak, ties (a ReLU6 saturates many channels at 6) broken by the mean.
-        strongest = np.lexsort((-maps.reshape(len(maps), -1).mean(axis=1), -maxima))[:marked]
+        strongest = np.lexsort((-flat.mean(axis=1), -maxima))[:marked]
         return LayerView(layer, [(self.model.labels[i], round(float(probs[i]), 4)) for i in top], tiles,
                          maxima.astype(np.float32), [int(c) for c in strongest], time.perf_counter() - start, scale)
 
@@ -152,8 +153,8 @@ class Toolbox:
         overlay = image * (1 - alpha) + _jet(big) * alpha
         plain = self.gradients(image, layer, channel, guided=False)
         guided = self.gradients(image, layer, channel, guided=True)
-        return {"overlay": png_bytes(np.clip(overlay, 0, 1)), "map": png_bytes(_jet(big)),
-                "gradient": png_bytes(gradient_picture(plain)), "guided": png_bytes(gradient_picture(guided)),
+        return {"overlay": image_bytes(np.clip(overlay, 0, 1)), "map": image_bytes(_jet(big)),
+                "gradient": image_bytes(gradient_picture(plain)), "guided": image_bytes(gradient_picture(guided)),
                 "peak": peak}
 
     def receptive_fraction(self, layer: str) -> float:

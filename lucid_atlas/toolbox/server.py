@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
 import os
 import threading
@@ -22,11 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import yarl
 from aiohttp import WSMsgType, web
-from PIL import Image
 
 from ..io.images import ImageReadError, load_image
-from ..io.sheets import to_uint8
-from .engine import MAX_UPLOAD_BYTES, InputError, Toolbox, decode_image
+from .engine import MAX_UPLOAD_BYTES, InputError, Toolbox, decode_image, image_bytes
 from .jobs import JobQueue
 from .topk import LayerMaxima, top_crops
 from .vis import DEFAULT_PRESETS, render_unit
@@ -62,12 +59,6 @@ class PageState:
 
 def _data_url(data: bytes, mime: str = "image/png") -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-
-
-def _jpeg(image: np.ndarray, quality: int = 88) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buf, format="JPEG", quality=quality)
-    return buf.getvalue()
 
 
 class ToolboxServer:
@@ -125,7 +116,7 @@ class ToolboxServer:
                     None, load_image, self.settings.images[index], THUMB)
             except ImageReadError:
                 raise web.HTTPNotFound(text="unreadable image") from None
-            self._thumbs[index] = _jpeg(image)
+            self._thumbs[index] = image_bytes(image, "JPEG")
         return web.Response(body=self._thumbs[index], content_type="image/jpeg")
 
     # ---- the page's socket ---------------------------------------------------------------------
@@ -205,7 +196,7 @@ class ToolboxServer:
         view = await self._run_live(self.toolbox.layer_view, state.image, state.layer)
         view.extra["source"] = source
         if with_input:
-            view.extra["input"] = _data_url(_jpeg(state.image), "image/jpeg")
+            view.extra["input"] = _data_url(image_bytes(state.image, "JPEG"), "image/jpeg")
         payload = view.to_json()
         payload["handled_ms"] = round((time.perf_counter() - started) * 1000, 2)
         await self._send(ws, payload)
@@ -220,7 +211,7 @@ class ToolboxServer:
                               **{k: _data_url(unit[k]) for k in ("overlay", "map", "gradient", "guided")}})
         for coro in (self._send_top(ws, layer, channel),
                      *(self._send_vis(ws, layer, channel, preset) for preset in self.settings.presets)):
-            task = asyncio.ensure_future(coro)
+            task = asyncio.ensure_future(self._guard(ws, coro))  # errors reach the page
             state.tasks.add(task)
             task.add_done_callback(state.tasks.discard)
 
@@ -245,33 +236,27 @@ class ToolboxServer:
         return job.result
 
     async def _send_top(self, ws, layer: str, channel: int) -> None:
-        try:
-            maxima = self._layer_maxima(layer)
-            if not maxima.complete:
-                job = self.jobs.submit(("top", layer), f"top images of {layer}", maxima.compute)
-                await self._wait(ws, job, "top", layer, channel)
-            side = float(np.clip(self.toolbox.receptive_fraction(layer) * self.settings.crop_context,
-                                 self.settings.min_crop, 1.0))
-            crops = await asyncio.get_running_loop().run_in_executor(
-                None, top_crops, maxima, channel, side, self.settings.top_k)
-            await self._send(ws, {"type": "top", "layer": layer, "channel": channel, "side": side,
-                                  "skipped": maxima.skipped,
-                                  "crops": [{"src": _data_url(_jpeg(crop), "image/jpeg"),
-                                             "value": round(item.value, 3), "name": os.path.basename(item.path)}
-                                            for item, crop in crops]})
-        except InputError as exc:
-            await self._send(ws, {"type": "error", "message": str(exc)})
+        maxima = self._layer_maxima(layer)
+        if not maxima.complete:
+            job = self.jobs.submit(("top", layer), f"top images of {layer}", maxima.compute)
+            await self._wait(ws, job, "top", layer, channel)
+        side = float(np.clip(self.toolbox.receptive_fraction(layer) * self.settings.crop_context,
+                             self.settings.min_crop, 1.0))
+        crops = await asyncio.get_running_loop().run_in_executor(
+            None, top_crops, maxima, channel, side, self.settings.top_k)
+        await self._send(ws, {"type": "top", "layer": layer, "channel": channel, "side": side,
+                              "skipped": maxima.skipped,
+                              "crops": [{"src": _data_url(image_bytes(crop, "JPEG"), "image/jpeg"),
+                                         "value": round(item.value, 3), "name": os.path.basename(item.path)}
+                                        for item, crop in crops]})
 
     async def _send_vis(self, ws, layer: str, channel: int, preset: tuple) -> None:
-        try:
-            model, cache, name = self.toolbox.model, self.settings.cache, preset[0]
-            job = self.jobs.submit(("vis", layer, channel, preset), f"{name} visualization of {layer}:{channel}",
-                                   lambda progress: render_unit(model, layer, channel, preset, cache, progress))
-            png = await self._wait(ws, job, f"vis-{name}", layer, channel)
-            await self._send(ws, {"type": "vis", "preset": name, "layer": layer, "channel": channel,
-                                  "src": _data_url(png)})
-        except InputError as exc:
-            await self._send(ws, {"type": "error", "message": str(exc)})
+        model, cache, name = self.toolbox.model, self.settings.cache, preset[0]
+        job = self.jobs.submit(("vis", layer, channel, preset), f"{name} visualization of {layer}:{channel}",
+                               lambda progress: render_unit(model, layer, channel, preset, cache, progress))
+        png = await self._wait(ws, job, f"vis-{name}", layer, channel)
+        await self._send(ws, {"type": "vis", "preset": name, "layer": layer, "channel": channel,
+                              "src": _data_url(png)})
 
     async def _shutdown(self, _app) -> None:
         self.jobs.shutdown()

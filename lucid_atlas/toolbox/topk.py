@@ -61,10 +61,13 @@ class LayerMaxima:
         self.folder = os.path.join(cache, "topk", model.name, f"{self.ranked_by}-{digest.hexdigest()[:12]}")
         self.shard_images, self.batch_size = shard_images, batch_size
         self._acts: collect.Activations | None = None
+        self._map_shape: tuple[int, int] | None = None
 
     @property
     def complete(self) -> bool:
         """Whether the pass has finished (then ``top`` reads it from disk)."""
+        if self._acts is not None:
+            return True
         path = os.path.join(self.folder, collect.MANIFEST)
         return storage.exists(path) and bool(collect.read_manifest(self.folder).get("complete"))
 
@@ -81,6 +84,7 @@ class LayerMaxima:
             if not self.complete:
                 raise RuntimeError(f"the top-image pass for '{self.layer}' has not finished; call compute() first")
             self._acts = collect.load_activations(self.folder)
+            self._map_shape = collect.spatial_shape(self.model, self.ranked_by)
         return self._acts
 
     @property
@@ -93,7 +97,7 @@ class LayerMaxima:
         self.model.check_channel(self.layer, channel)
         acts = self._activations()
         column = acts.vectors[:, channel]
-        mh, mw = collect.spatial_shape(self.model, self.ranked_by)
+        mh, mw = self._map_shape
         result = []
         for row in np.argsort(-column, kind="stable")[:k]:
             y, x = divmod(int(acts.argmax[row, channel]), mw)

@@ -10,7 +10,7 @@ import numpy as np
 from ..io import storage
 from ..optvis import objectives
 from ..optvis.gallery import render_deep_visualization
-from .engine import png_bytes
+from .engine import image_bytes
 
 # (name, recipe, size px, steps): 'ours' is the decorrelated Fourier image with the standard
 # transforms; 'yosinski' is the paper's regularization set 1 (blur, small-norm clipping) on plain
@@ -36,7 +36,7 @@ def render_unit(model, layer: str, channel: int, preset: Preset, cache: str,
     report = (lambda step, _images: progress(step, steps)) if progress else None
     image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size, steps,
                                          progress=False, callback=report, every=16)
-    png = png_bytes(np.asarray(image))
+    png = image_bytes(np.asarray(image))
     storage.makedirs(os.path.dirname(path))
     storage.atomic_write_bytes(path, png)
     return png
