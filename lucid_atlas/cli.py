@@ -347,6 +347,8 @@ def cmd_patch(args: argparse.Namespace) -> dict:
     if args.patch == ["auto"]:
         from lucid_atlas.patches.discover import CandidateSettings
 
+        layers = _split(args.layer)
+        args.layer = layers[0] if layers else None
         settings, icons = _class_settings(args, model, 10)
         from lucid_atlas.patches.photos import PhotoSettings
 
@@ -355,10 +357,12 @@ def cmd_patch(args: argparse.Namespace) -> dict:
                                        photos=PhotoSettings(images=args.photos,
                                                             crops=tuple(float(v) for v in args.photo_crops.split(",")),
                                                             peaks=args.photo_peaks),
-                                       photo_dir=args.candidate_photos)
+                                       photo_dir=args.candidate_photos, extra_layers=tuple(layers[1:]),
+                                       rendered_directions=args.rendered_directions)
+        act_dirs = _split(args.activations) or None
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
-                                       args.activations, args.augment, ratios, candidates, args.seed,
-                                       progress=not args.no_progress)
+                                       act_dirs if act_dirs is None or len(act_dirs) > 1 else act_dirs[0],
+                                       args.augment, ratios, candidates, args.seed, progress=not args.no_progress)
     elif "auto" in args.patch:
         raise ValueError("--patch auto discovers a patch on its own; give it alone, or give patch files/folders")
     else:
@@ -384,6 +388,11 @@ def cmd_patch(args: argparse.Namespace) -> dict:
                    f"({p['static_corner']}, {p['static_ratio']:g}), dynamic {p['dynamic_rate']:.1%}; "
                    f"noise patch static {noise['static_rate']:.1%}, dynamic {noise['dynamic_rate']:.1%}. "
                    f"Report: {summary['outputs']['md']}, chart: {summary['outputs']['chart']}")
+
+
+def _split(text: str | None) -> list[str]:
+    """The non-empty items of a comma-separated option."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def cmd_compare(args: argparse.Namespace) -> dict:
@@ -589,7 +598,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(auto; comma-separated: default, notebook, published); each makes its own candidates")
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
                    "besides the 3 mean directions of the most distinctive rows (auto)")
-    _class_args(p, "out/patch", 10)
+    p.add_argument("--rendered-directions", type=int, default=6, help="directions rendered with every recipe, "
+                   "size and try (auto); with more (several layers), each is sketched once and the best get all")
+    _class_args(p, "out/patch", 10, pooled=True)
     p = add("compare", cmd_compare, "compare two atlases of one model and layer (ours or a published web JSON "
             "grid): alignment, top-class agreement, direction cosine, neighborhood agreement")
     p.add_argument("a", help="atlas folder or atlas_<n>.json")
@@ -616,11 +627,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _class_args(p: argparse.ArgumentParser, out: str, grid: int) -> None:
+def _class_args(p: argparse.ArgumentParser, out: str, grid: int, pooled: bool = False) -> None:
     _model_arg(p)
     p.add_argument("--images", default="default", help="image folder (a folder per class or synset-named files)")
-    p.add_argument("--activations", help="reuse this collection folder (e.g. <atlas>/activations)")
-    p.add_argument("--layer", help="layer (default: the model's atlas layer)")
+    if pooled:
+        p.add_argument("--activations", help="reuse these collection folders, one per --layer, comma-separated "
+                       "(e.g. <atlas>/activations)")
+        p.add_argument("--layer", help="layer (default: the model's atlas layer); auto: several comma-separated "
+                       "layers pool their candidates, e.g. block12_expanded,block13_expanded,block14_expanded")
+    else:
+        p.add_argument("--activations", help="reuse this collection folder (e.g. <atlas>/activations)")
+        p.add_argument("--layer", help="layer (default: the model's atlas layer)")
     p.add_argument("--positions", type=int, default=16, help="random positions per image when collecting")
     p.add_argument("--top-k", type=int, default=2000, help="rows kept, by attribution")
     p.add_argument("--layout", choices=["tsne", "umap"], default="tsne")

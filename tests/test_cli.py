@@ -276,6 +276,63 @@ def test_patch_auto_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
     assert (tmp_path / "patch_report.md").exists() and (tmp_path / "comparison").is_dir()
 
 
+@pytest.fixture(scope="module")
+def two_layer_keras_file(tiny_keras_file, tmp_path_factory):
+    """A tiny classifier with two spatial layers ('feat', 'feat2'), and tiny_keras_file's images."""
+    import tensorflow as tf
+
+    keras = tf.keras
+    inputs = keras.Input((24, 24, 3))
+    x = keras.layers.Conv2D(6, 3, strides=2, padding="same", activation="relu", name="feat",
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=1))(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="feat2",
+                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=3))(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(5, name="scores",
+                             kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=2))(x)
+    path = str(tmp_path_factory.mktemp("two_layers") / "two.keras")
+    keras.Model(inputs, out).save(path)
+    return path, tiny_keras_file[1]
+
+
+def test_patch_auto_pools_the_candidates_of_several_layers(capsys, two_layer_keras_file, tmp_path):
+    model, images = two_layer_keras_file
+    args = ["patch", "--model", model, "--source", "class 2", "--target", "class 1", "--patch", "auto", "--images",
+            images, "--augment", "4", "--layer", "feat,feat2", "--positions", "6", "--top-k", "60", "--grid", "4",
+            "--icon-size", "16", "--steps", "4", "--patch-size", "12,20", "--patch-steps", "4", "--candidates", "1",
+            "--rendered-directions", "2", "--json", "--no-progress"]
+    assert cli.main([*args, "--out", str(tmp_path / "run")]) == 0
+    summary = _last_json(capsys)
+    assert summary["layers"] == ["feat", "feat2"] and summary["layer"] in ("feat", "feat2")
+    assert summary["comparison"] is None and summary["origin"]["layer"] == summary["layer"]
+    names = summary["candidates"]
+    assert {n.split(" ")[0] for n in names} == {"feat", "feat2"}  # every candidate names its layer
+    # every direction is sketched (default recipe, smallest size, try 0); two get every rendering
+    rendered = [n for n in names if " photo " not in n]
+    full = {n.split(", ")[0] for n in rendered if n.endswith("try 1")}
+    sketched = {n.split(", ")[0] for n in rendered if n.endswith("default 12 px, try 0")}
+    assert len(full) == 2 and full < sketched and len(sketched) >= 4
+    assert len(rendered) == len(sketched) - 2 + 2 * 2 * 2 * 2  # other sketches + 2 recipes × 2 sizes × 2 tries
+    photos = [n for n in names if " photo " in n]
+    assert photos and len(set(photos)) == len(photos)
+    for layer in ("feat", "feat2"):
+        folder = tmp_path / "run" / f"comparison_{layer}"
+        assert (folder / "activations").is_dir() and not list(folder.glob("*.png"))  # no atlas icons drawn
+    screen = json.loads((tmp_path / "run" / "candidates.json").read_text())["screen"]
+    assert sorted(r["patch"] for r in screen) == sorted(names)
+    # the collections are reused when named, one per layer; a wrong count is one clear line
+    reuse = ",".join(str(tmp_path / "run" / f"comparison_{layer}" / "activations") for layer in ("feat", "feat2"))
+    assert cli.main([*args, "--activations", reuse, "--out", str(tmp_path / "again")]) == 0
+    again = _last_json(capsys)
+    assert again["patch"] == summary["patch"] and again["patch_result"] == summary["patch_result"]
+    assert cli.main([*args, "--activations", reuse.split(",")[0], "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "one --activations folder per layer" in err and err.count("\n") == 1
+    assert cli.main([*args[:13], "--layer", "feat,nope", *args[15:], "--out", str(tmp_path / "bad2")]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "feat2" in err and "Traceback" not in err
+
+
 def test_toolbox_bad_layer_or_busy_port_is_one_clear_line(capsys, tiny_keras_file, tmp_path):
     import socket
 

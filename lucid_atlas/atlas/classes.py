@@ -122,8 +122,11 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
 
 def compare_classes(model, source: ImageSource, out_dir: str, first, second, settings: ClassAtlasSettings,
                     icons: IconSettings = IconSettings(), act_dir: str | None = None,
-                    progress: bool = True) -> dict:
-    """Two-class comparison atlas (``first`` on the left, ``second`` on the right) and patch candidates."""
+                    progress: bool = True, draw: bool = True) -> dict:
+    """Two-class comparison atlas (``first`` on the left, ``second`` on the right) and patch candidates.
+
+    With ``draw=False`` only the layout, cells and candidate directions are made (no icons, no
+    picture: ``atlas`` is None), for callers that only need the directions."""
     started = time.perf_counter()
     a, b = model.class_index(first), model.class_index(second)
     if a == b:
@@ -143,9 +146,14 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
                            acts.image_index[keep])
     whitening = layout.whitening_matrix(acts.vectors)
     stem = f"compare_{slug(model.labels[a])}_vs_{slug(model.labels[b])}"
-    drawn = draw_grid(model, settings.layer, cells, n, out_dir, stem, icons, whitening, acts.image_ids, progress,
-                      decorate=lambda img: assemble.with_sides(img, model.labels[a], model.labels[b]),
-                      icon_folder=_icon_folder(stem, settings, icons, len(acts)))
+    if draw:
+        drawn = draw_grid(model, settings.layer, cells, n, out_dir, stem, icons, whitening, acts.image_ids,
+                          progress, decorate=lambda img: assemble.with_sides(img, model.labels[a], model.labels[b]),
+                          icon_folder=_icon_folder(stem, settings, icons, len(acts)))
+    else:
+        drawn = {"atlas": None, "labelled": None, "icons": {},
+                 "cells": [{**c.summary(model.labels), "example_images": [acts.image_ids[i] for i in c.examples]}
+                           for c in cells]}
     means = _cell_means(xy, x, cells, n)
     for row, cell in zip(drawn["cells"], cells):
         row["mean_x"] = round(means[(cell.row, cell.col)], 4)
@@ -175,7 +183,7 @@ def distinctive_directions(diff: np.ndarray, vectors: np.ndarray, sign: float,
 
 def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, out_dir: str, stem: str,
                      diff: np.ndarray, vectors: np.ndarray, whitening: np.ndarray, members: dict) -> list:
-    """Patch candidates of each side: its ``s.candidates`` most distinctive cells (icon PNGs) and the mean
+    """Patch candidates of each side: its ``s.candidates`` most distinctive cells (icon PNGs when drawn) and the mean
     directions of the collection's most distinctive rows by attribution difference ``diff``
     (second − first, all rows); every direction, the rows behind it (most distinctive first, as
     ``members`` split at ``member_offsets``) and the whitening to render them with go to
@@ -185,9 +193,11 @@ def _save_candidates(model, cells, drawn, means, pair, s: ClassAtlasSettings, ou
     listed, directions, owners, kinds, rows = [], [], [], [], []
     for cls, (chosen, sign) in sides.items():
         for rank, cell in enumerate(chosen):
-            path = os.path.join(out_dir, "candidates", f"{slug(model.labels[cls])}_{rank}_r{cell.row:03d}"
-                                f"_c{cell.col:03d}.png")
-            sheets.save_png(drawn["icons"][(cell.row, cell.col)], path)
+            path = None
+            if (cell.row, cell.col) in drawn["icons"]:
+                path = os.path.join(out_dir, "candidates", f"{slug(model.labels[cls])}_{rank}_r{cell.row:03d}"
+                                    f"_c{cell.col:03d}.png")
+                sheets.save_png(drawn["icons"][(cell.row, cell.col)], path)
             listed.append({"side": model.labels[cls], "class_index": cls, "rank": rank, "row": cell.row,
                            "col": cell.col, "count": cell.count, "mean_x": round(means[(cell.row, cell.col)], 4),
                            "icon": path})

@@ -37,10 +37,28 @@ class Discovery:
 
 
 @dataclass(frozen=True)
+class ScreenSettings:
+    """How candidates are narrowed down on the discovery half before the winner is picked: all of
+    them on ``quick_variants`` of its variants, the best ``shortlist`` on all of them (both at the
+    largest size, every corner), and the best ``finalists`` at every size."""
+
+    quick_variants: int = 12
+    shortlist: int = 48
+    finalists: int = 12
+
+    def __post_init__(self):
+        if min(self.quick_variants, self.shortlist, self.finalists) < 1:
+            raise ValueError("screen sizes (quick variants, shortlist, finalists) must be positive")
+
+
+@dataclass(frozen=True)
 class CandidateSettings:
     """Which patch candidates are tried: renderings (sides in pixels, render steps, icon recipes —
     ``IconSettings`` preset names — and renders per direction, each its own candidate), photos
-    behind the distinctive cells, the user's photos, and how many reach the full size sweep."""
+    behind the distinctive cells, the user's photos, further layers whose comparisons add their
+    own directions and photos, and how candidates are screened. With more than
+    ``rendered_directions`` directions (several layers), each is first rendered once (first recipe,
+    smallest size, try 0), and only the best ones on the discovery half get every rendering."""
 
     sizes: tuple[int, ...] = (64, 128)
     steps: int = 512
@@ -48,11 +66,15 @@ class CandidateSettings:
     tries: int = 2
     photos: PhotoSettings = PhotoSettings()  # natural-image candidates (photos.images = 0: none)
     photo_dir: str | None = None  # a folder of the user's own photos to try whole
-    finalists: int = 12  # candidates tried at every size after a screen at the largest
+    extra_layers: tuple[str, ...] = ()  # layers pooled with the comparison's own
+    rendered_directions: int = 6  # directions that get every rendering (one layer's, by default)
+    screen: ScreenSettings = ScreenSettings()
 
     def __post_init__(self):
-        if not self.sizes or not self.recipes or min(*self.sizes, self.steps, self.tries) < 1:
-            raise ValueError("candidate sizes, steps and tries must be positive, with at least one size and recipe")
+        if (not self.sizes or not self.recipes
+                or min(*self.sizes, self.steps, self.tries, self.rendered_directions) < 1):
+            raise ValueError("candidate sizes, steps, tries and rendered directions must be positive, with at "
+                             "least one size and recipe")
         for recipe in self.recipes:
             IconSettings.preset(recipe)  # an unknown recipe fails here, naming the valid ones
 
@@ -63,15 +85,22 @@ class CandidateSettings:
 
 def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence[str], folder: str,
                       whitening: np.ndarray | None, icons: IconSettings, tries: int = 2, label: str = "",
-                      progress: bool = True) -> list[Candidate]:
-    """``tries`` feature visualizations (``icons.size``² px, [0, 1]) of each direction, each its own
-    candidate named "<direction>, <label> <size> px, try <t>"; cached as PNGs in ``folder``."""
-    cells = [Cell(t, k, 1, np.asarray(d, np.float32)) for t in range(tries) for k, d in enumerate(directions)]
+                      progress: bool = True, only: Sequence[int] | None = None,
+                      origin: dict | None = None) -> list[Candidate]:
+    """``tries`` feature visualizations (``icons.size``² px, [0, 1]) of each direction (or of the
+    directions at indices ``only``), each its own candidate named "<direction>, <label> <size> px,
+    try <t>"; cached as PNGs in ``folder``. A direction's try is the same picture whichever others
+    are rendered with it (its noise is keyed to its index in ``directions`` and the try)."""
+    chosen = range(len(directions)) if only is None else sorted(set(only))
+    cells = [Cell(t, k, 1, np.asarray(directions[k], np.float32)) for t in range(tries) for k in chosen]
+    if not cells:
+        return []
     icons = dataclasses.replace(icons, tries=1, batch=max(1, min(len(cells), 32)))
     rendered = render_cells(model, layer, cells, folder, icons, whitening, progress)
     prefix = f"{label} " if label else ""
     return [Candidate(f"{names[c.col]}, {prefix}{icons.size} px, try {c.row}", rendered[(c.row, c.col)],
-                      {"direction": names[c.col], "recipe": label, "size": icons.size, "try": c.row})
+                      {**(origin or {}), "direction": names[c.col], "recipe": label, "size": icons.size,
+                       "try": c.row})
             for c in cells]
 
 
@@ -88,33 +117,54 @@ def _as_candidate(item) -> Candidate:
     return item if isinstance(item, Candidate) else Candidate(item[0], item[1])
 
 
+def screen(model, images: np.ndarray, candidates: Sequence[Candidate], source: int, target: int,
+           ratio: float, corners: Sequence[str] = CORNERS, before: np.ndarray | None = None,
+           desc: str = "screen patch candidates", progress: bool = True) -> list[tuple[dict, Candidate]]:
+    """Every candidate on ``images`` at one size (every corner), best first (ties keep their order)."""
+    before = class_probabilities(model, images) if before is None else before
+    rows = []
+    for k, c in enumerate(tqdm(candidates, desc=desc, unit="patch", disable=not progress)):
+        trial = run_patch(model, images, c.patch, source, target, c.name, corners, [ratio], before=before)
+        rows.append((summarize(trial, model.labels), k, c))
+    rows.sort(key=lambda item: (rank_key(item[0]), -item[1]), reverse=True)
+    return [(row, c) for row, _, c in rows]
+
+
+def quick_subset(images: np.ndarray, n: int) -> np.ndarray:
+    """``n`` of the variants spread evenly over them (variants come grouped by source image)."""
+    if n >= len(images):
+        return images
+    return images[np.linspace(0, len(images) - 1, n).round().astype(int)]
+
+
 def discover(model, images: np.ndarray, source: int, target: int, candidates: Sequence,
              ratios: Sequence[float] = DEFAULT_RATIOS, corners: Sequence[str] = CORNERS,
-             held_out_share: float = 0.5, noise_seed: int = 0, finalists: int = 12,
+             held_out_share: float = 0.5, noise_seed: int = 0, screen_settings: ScreenSettings = ScreenSettings(),
              progress: bool = True) -> Discovery:
     """Pick the best candidate on the discovery half; score it and the noise patch on the held-out half.
 
     ``candidates``: :class:`~.photos.Candidate` or (name, patch) pairs. With more than
-    ``finalists`` of them, all are first screened at the largest size only (every corner), and the
-    best ``finalists`` are tried at every size; both rounds use the discovery half only.
+    ``finalists`` of them, they are screened at the largest size only (every corner) — first all on a
+    few discovery variants when there are more than the ``shortlist``, then the shortlist on all —
+    and the best ``finalists`` are tried at every size; every round uses the discovery half only.
     """
     candidates = [_as_candidate(c) for c in candidates]
     if not candidates:
         raise ValueError("no patch candidates to try")
+    s = screen_settings
     tune, test = split_variants(images, held_out_share)
     tune_before, test_before = class_probabilities(model, tune), class_probabilities(model, test)
     screened, screen_rows = candidates, []
-    if len(candidates) > finalists:
-        first = []
-        for k, c in enumerate(tqdm(candidates, desc="screen patch candidates", unit="patch", disable=not progress)):
-            trial = run_patch(model, tune, c.patch, source, target, c.name, corners, [max(ratios)],
-                              before=tune_before)
-            first.append((summarize(trial, model.labels), k, c))
-        first.sort(key=lambda item: (rank_key(item[0]), -item[1]), reverse=True)
-        screened = [c for _, _, c in first[:finalists]]
-        screen_rows = [{"patch": c.name, "dynamic_rate_at_largest": row["dynamic_rate"],
-                        "p_target_after_dynamic": row["p_target_after_dynamic"], "origin": c.origin}
-                       for row, _, c in first]
+    if len(candidates) > s.shortlist and s.quick_variants < len(tune):
+        quick = screen(model, quick_subset(tune, s.quick_variants), candidates, source, target, max(ratios),
+                       corners, desc=f"screen patch candidates on {s.quick_variants} variants", progress=progress)
+        screen_rows = [_screen_row(row, c, f"{s.quick_variants} variants") for row, c in quick]
+        screened = [c for _, c in quick[:s.shortlist]]
+    if len(screened) > s.finalists:
+        first = screen(model, tune, screened, source, target, max(ratios), corners, tune_before,
+                       progress=progress)
+        screen_rows = [_screen_row(row, c, "discovery half") for row, c in first] + screen_rows[len(first):]
+        screened = [c for _, c in first[:s.finalists]]
     scored = []
     for c in tqdm(screened, desc="try finalists at every size", unit="patch", disable=not progress):
         trial = run_patch(model, tune, c.patch, source, target, c.name, corners, ratios, before=tune_before)
@@ -130,3 +180,10 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
     return Discovery(best.name, best.patch, config, rows, held_out,
                      {"patch": patch_trial, "noise": noise_trial, "held_out_images": test,
                       "screen": screen_rows, "origin": best.origin})
+
+
+def _screen_row(row: dict, c: Candidate, screened_on: str) -> dict:
+    """A candidate's screen result as saved in ``candidates.json``."""
+    return {"patch": c.name, "dynamic_rate_at_largest": row["dynamic_rate"],
+            "p_target_after_dynamic": row["p_target_after_dynamic"], "screened_on": screened_on,
+            "origin": c.origin}

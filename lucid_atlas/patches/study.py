@@ -6,23 +6,22 @@ Writes ``patch_report.{md,csv,json}``, ``patch_chart.png`` (class probabilities 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from typing import Sequence
 
 import numpy as np
 
-from ..atlas import collect
-from ..atlas.classes import ClassAtlasSettings, compare_classes, slug
+from ..atlas.classes import ClassAtlasSettings
 from ..atlas.render import IconSettings
 from ..io import sheets, storage
 from ..io.images import (ImageReadError, ImageSource, SkipCounter, class_image_paths, fit_image, list_images,
                          load_image, to_array)
 from ..io.sheets import to_pil
 from .composite import CORNERS, augment, noise_patch
-from .discover import CandidateSettings, discover, render_candidates, split_variants
-from .photos import Candidate, folder_candidates, photo_candidates
+from .candidates import activation_dirs, compare_layers, layer_photos, rendered_candidates
+from .discover import CandidateSettings, discover, screen, split_variants
+from .photos import Candidate, folder_candidates
 from .evaluate import (DEFAULT_RATIOS, best_examples_sheet, class_probabilities, example_sheet, markdown_table,
                        probability_chart, rank_key, rates_chart, run_patch, summarize, write_report)
 
@@ -163,71 +162,62 @@ def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.
 
 
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
-                   icons: IconSettings, act_dir: str | None = None, n_augment: int = 0,
+                   icons: IconSettings, act_dir: str | Sequence[str] | None = None, n_augment: int = 0,
                    ratios: Sequence[float] = DEFAULT_RATIOS, candidate_settings: CandidateSettings = CandidateSettings(),
                    seed: int = 0, progress: bool = True) -> dict:
-    """Compare source vs target, render the target side's candidates (each direction ``tries`` times
-    with each recipe at each size), pick on half the variants, report on the other half."""
+    """Compare source vs target (at the comparison's layer and ``candidate_settings.extra_layers``),
+    render the target side's candidates and cut photos behind them, pick on half the variants,
+    report on the other half. ``act_dir``: one collection folder per layer (default: under ``out_dir``)."""
     started = time.perf_counter()
     s, t = model.class_index(source), model.class_index(target)
+    cs = candidate_settings
+    layers = list(dict.fromkeys((compare_settings.layer, *cs.extra_layers)))
     variants, files = source_variants(model, images, s, n_augment, seed)
-    act_dir = act_dir or os.path.join(out_dir, "comparison", "activations")
-    comparison = compare_classes(model, images, os.path.join(out_dir, "comparison"), s, t, compare_settings,
-                                 icons, act_dir, progress)
-    with np.load(comparison["directions"]) as d:
-        mine = np.flatnonzero(d["side"] == t)
-        directions, kinds, whitening = d["directions"][mine], d["kind"][mine], d["whitening"]
-        offsets = d["member_offsets"]
-        rows = [(str(d["kind"][i]), d["members"][offsets[i]:offsets[i + 1]]) for i in mine]
-    rendered = _rendered_candidates(model, compare_settings.layer, directions, kinds, whitening, out_dir,
-                                    model.labels[t], candidate_settings, seed, progress)
-    photos = []
-    if candidate_settings.photos.images:
-        acts = collect.load_activations(act_dir)
-        photos = photo_candidates(model, acts, rows, compare_settings.layer, (s, t), candidate_settings.photos)
-    if candidate_settings.photo_dir:
-        photos += folder_candidates(candidate_settings.photo_dir)
-    found = discover(model, variants, s, t, rendered + photos, ratios, noise_seed=seed,
-                     finalists=candidate_settings.finalists, progress=progress)
+    act_dirs = activation_dirs(act_dir, layers, out_dir)
+    comparisons = compare_layers(model, images, (s, t), out_dir, compare_settings, icons, layers, act_dirs, progress)
+    tune = split_variants(variants)[0]
+    tune_before = class_probabilities(model, tune)
+
+    def rank(found: list[Candidate]) -> list[Candidate]:
+        return [c for _, c in screen(model, tune, found, s, t, max(ratios), before=tune_before,
+                                     desc="screen direction sketches", progress=progress)]
+
+    rendered = rendered_candidates(model, comparisons, out_dir, model.labels[t], cs, seed, rank, progress)
+    photos = layer_photos(model, comparisons, (s, t), cs) if cs.photos.images else []
+    if cs.photo_dir:
+        photos += folder_candidates(cs.photo_dir)
+    found = discover(model, variants, s, t, rendered + photos, ratios, noise_seed=seed, screen_settings=cs.screen,
+                     progress=progress)
     test = found.trials["held_out_images"]
+    n_candidates, sc = len(rendered) + len(photos), cs.screen
+    quick = f" on {sc.quick_variants} of them, the best {sc.shortlist} on all" if n_candidates > sc.shortlist else ""
+    where = (f"the comparison's most '{model.labels[t]}'-distinctive cells" if len(layers) == 1 else
+             f"the most '{model.labels[t]}'-distinctive cells of the comparisons at {', '.join(layers)} (pooled; "
+             f"each direction sketched once, the best {cs.rendered_directions} rendered in full)")
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
-            f"{len(rendered)} renderings ({', '.join(candidate_settings.recipes)} icon recipes) of the comparison's "
-            f"most '{model.labels[t]}'-distinctive cells and {len(photos)} photos (crops and whole images behind "
-            f"those cells, of other classes{', and your photos' if candidate_settings.photo_dir else ''}) on "
-            f"{len(variants) - len(test)} discovery variants (all at the largest size, then the best "
-            f"{min(candidate_settings.finalists, len(rendered) + len(photos))} at every size); the rates below are "
+            f"{len(rendered)} renderings ({', '.join(cs.recipes)} icon recipes) of {where} and {len(photos)} photos "
+            f"(crops and whole images behind those cells, of other classes{', and your photos' if cs.photo_dir else ''})"
+            f" on {len(variants) - len(test)} discovery variants (all at the largest size{quick}, then the best "
+            f"{min(sc.finalists, n_candidates)} at every size); the rates below are "
             f"on the other {len(test)} held-out variants"
             f"{' (' + str(n_augment) + ' random crops/flips/scales per source image)' if n_augment else ''}"
             f" of {len(files)} source image(s). Static corner and size were picked on the discovery half; the "
             "noise patch gets its own best static config on the held-out half.")
     paths = _outputs(model, test, found.best_patch, found.trials["patch"], found.trials["noise"],
                      found.static_config, found.held_out, out_dir, note)
-    paths["winner"] = winner_sheet(found, rendered, os.path.join(out_dir, "patch_winner.png"),
-                                   candidate_settings.photos.load_size)
+    paths["winner"] = winner_sheet(found, rendered, os.path.join(out_dir, "patch_winner.png"), cs.photos.load_size)
     storage.write_json(os.path.join(out_dir, "candidates.json"),
                        {"finalists": found.candidates, "screen": found.trials["screen"]})
     beats = found.held_out[0]["dynamic_rate"] > found.held_out[1]["dynamic_rate"]
+    winner_layer = found.trials["origin"].get("layer", layers[0])
     return {"model": model.name, "source": model.labels[s], "target": model.labels[t], "patch": found.best,
-            "origin": found.trials["origin"], "variants": len(variants), "held_out": len(test),
-            "augment": n_augment, "patch_result": found.held_out[0], "noise_baseline": found.held_out[1],
-            "beats_noise": bool(beats), "comparison": comparison["atlas"],
+            "origin": found.trials["origin"], "layers": layers, "layer": winner_layer,
+            "variants": len(variants), "held_out": len(test), "augment": n_augment,
+            "patch_result": found.held_out[0], "noise_baseline": found.held_out[1], "beats_noise": bool(beats),
+            "comparison": comparisons[0].summary["atlas"] if len(layers) == 1 else None,
             "rendered_candidates": len(rendered), "photo_candidates": len(photos),
             "candidates": [c.name for c in rendered + photos], "finalists": [row["patch"] for row in found.candidates],
             "note": note, "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
-
-
-def _rendered_candidates(model, layer: str, directions, kinds, whitening, out_dir: str, target_label: str,
-                         settings: CandidateSettings, seed: int, progress: bool) -> list[Candidate]:
-    """Renderings of the target side's directions with every recipe at every size (cached per recipe)."""
-    out = []
-    for recipe in settings.recipes:
-        for size in settings.sizes:  # several scales: a patch is seen at 0.1–0.4 of the image
-            icon_settings = settings.icon_settings(recipe, size, seed)
-            key = hashlib.sha1(directions.tobytes() + repr((icon_settings, settings.tries)).encode())
-            folder = os.path.join(out_dir, f"candidates_{slug(target_label)}_{recipe}_{key.hexdigest()[:8]}")
-            out += render_candidates(model, layer, directions, [str(k) for k in kinds], folder, whitening,
-                                     icon_settings, settings.tries, recipe, progress)
-    return out
 
 
 def winner_sheet(found, rendered: Sequence[Candidate], path: str, load_size: int = 448) -> str:
@@ -236,7 +226,8 @@ def winner_sheet(found, rendered: Sequence[Candidate], path: str, load_size: int
     origin = found.trials["origin"]
     tiles, captions = [found.best_patch], [f"winner: {found.best}"]
     # the direction's other renderings (for a photo: the direction that led to it)
-    same = [c for c in rendered if c.origin.get("direction") == origin.get("direction") and c.name != found.best]
+    same = [c for c in rendered if c.name != found.best and c.origin.get("direction") == origin.get("direction")
+            and c.origin.get("layer") == origin.get("layer")]
     for c in same[:1 if origin.get("image") else 3]:
         tiles.append(c.patch)
         captions.append(c.name if not origin.get("image") else f"rendering of {origin['direction']}")

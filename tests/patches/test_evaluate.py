@@ -10,7 +10,6 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from lucid_atlas import models
 from lucid_atlas.patches import evaluate
 
 keras = tf.keras
@@ -40,20 +39,6 @@ def test_success_rates_match_a_hand_computed_table():
 def test_no_correct_images_gives_zero_rates_not_nan():
     rates = evaluate.success_rates(np.array([1, 1]), np.full((2, 1, 1), TARGET), SOURCE, TARGET)
     assert rates["correct_before"] == 0 and rates["static_rate"] == 0.0 and rates["dynamic_rate"] == 0.0
-
-
-@pytest.fixture(scope="module")
-def red_detector():
-    """A tiny classifier: class 0 ("red") when any pixel is strongly red, else class 1 ("plain")."""
-    inputs = keras.Input((32, 32, 3))
-    x = keras.layers.Conv2D(2, 1, name="feat", use_bias=False)(inputs)
-    x = keras.layers.GlobalMaxPooling2D()(x)
-    out = keras.layers.Dense(2, name="scores")(x)
-    model = keras.Model(inputs, out)
-    model.get_layer("feat").set_weights([np.array([[[[1.0, 0.0], [-1.0, 0.2], [-1.0, 0.2]]]], np.float32)])
-    model.get_layer("scores").set_weights([np.array([[4.0, -4.0], [0.0, 0.0]], np.float32),
-                                           np.array([0.0, 1.0], np.float32)])
-    return models.from_keras(model, labels=("red", "plain"))
 
 
 def test_run_patch_on_a_tiny_model_reports_flips_and_writes_outputs(red_detector, tmp_path):
