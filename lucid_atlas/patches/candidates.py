@@ -106,8 +106,8 @@ def rendered_candidates(model, comparisons: Sequence[LayerComparison], out_dir: 
 def _render(model, comp: LayerComparison, out_dir: str, target_label: str, settings: CandidateSettings,
             recipe: str, size: int, tries: int, seed: int, progress: bool,
             only: Sequence[int] | None = None) -> list[Candidate]:
-    """One recipe at one size for one layer's directions, cached per (directions, recipe settings):
-    a try is the same picture whether it was rendered as a sketch or with the others."""
+    """One recipe at one size for one layer's directions, cached per (layer, directions, recipe
+    settings): a direction's sketch is its try 0 and is not rendered again."""
     icon_settings = settings.icon_settings(recipe, size, seed)
     key = hashlib.sha1(comp.directions.tobytes() + repr((comp.layer, icon_settings)).encode()).hexdigest()[:8]
     folder = os.path.join(out_dir, f"candidates_{slug(target_label)}_{recipe}_{key}")

@@ -42,7 +42,7 @@ class ScreenSettings:
     them on ``quick_variants`` of its variants, the best ``shortlist`` on all of them (both at the
     largest size, every corner), and the best ``finalists`` at every size."""
 
-    quick_variants: int = 12
+    quick_variants: int = 8
     shortlist: int = 48
     finalists: int = 12
 
@@ -89,8 +89,9 @@ def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence
                       origin: dict | None = None) -> list[Candidate]:
     """``tries`` feature visualizations (``icons.size``² px, [0, 1]) of each direction (or of the
     directions at indices ``only``), each its own candidate named "<direction>, <label> <size> px,
-    try <t>"; cached as PNGs in ``folder``. A direction's try is the same picture whichever others
-    are rendered with it (its noise is keyed to its index in ``directions`` and the try)."""
+    try <t>"; cached as PNGs in ``folder``. A direction's try starts from the same noise and draws
+    the same transforms whichever others are rendered with it (keyed to its index in
+    ``directions`` and the try); see README "Render loop" for what batch size still changes."""
     chosen = range(len(directions)) if only is None else sorted(set(only))
     cells = [Cell(t, k, 1, np.asarray(directions[k], np.float32)) for t in range(tries) for k in chosen]
     if not cells:

@@ -53,17 +53,26 @@ def run_patch(model, images: np.ndarray, patch: np.ndarray, source: int, target:
     h, w, _ = model.image_shape
     if images.shape[1:3] != (h, w):
         raise ValueError(f"images must be resized to the model's {h}x{w} first, got {images.shape[1:3]}")
+    n = len(images)
+    configs = [(ci, ri) for ci in range(len(corners)) for ri in range(len(ratios))]
+    if not configs:
+        raise ValueError("a patch trial needs at least one corner and one ratio")
+    per_call = max(1, -(-batch_size // max(n, 1)))  # few images each: several configs fill one batch
     patch_alone = apply_patch(np.zeros((1, h, w, 3), np.float32), patch, "top-left", 1.0)
-    patch_class = int(np.argmax(class_probabilities(model, patch_alone, 1)[0]))
-    wanted = [source, target, patch_class]
+    top1_after = np.zeros((n, len(corners), len(ratios)), np.int32)
+    probs_after = np.zeros((n, len(corners), len(ratios), 3), np.float32)
+    wanted = None
+    for k in range(0, len(configs), per_call):
+        group = configs[k:k + per_call]
+        pasted = [apply_patch(images, patch, corners[ci], ratios[ri]) for ci, ri in group]
+        after = class_probabilities(model, np.concatenate(([patch_alone] if k == 0 else []) + pasted), batch_size)
+        if k == 0:  # the patch alone, on black, as the model sees it: what the patch itself looks like
+            patch_class, after = int(np.argmax(after[0])), after[1:]
+            wanted = [source, target, patch_class]
+        for j, (ci, ri) in enumerate(group):
+            top1_after[:, ci, ri] = after[j * n:(j + 1) * n].argmax(1)
+            probs_after[:, ci, ri] = after[j * n:(j + 1) * n, wanted]
     before = class_probabilities(model, images, batch_size) if before is None else before
-    top1_after = np.zeros((len(images), len(corners), len(ratios)), np.int32)
-    probs_after = np.zeros((len(images), len(corners), len(ratios), 3), np.float32)
-    for ci, corner in enumerate(corners):
-        for ri, ratio in enumerate(ratios):
-            after = class_probabilities(model, apply_patch(images, patch, corner, ratio), batch_size)
-            top1_after[:, ci, ri] = after.argmax(1)
-            probs_after[:, ci, ri] = after[:, wanted]
     return PatchTrial(name, source, target, patch_class, tuple(corners), tuple(float(r) for r in ratios),
                       before.argmax(1).astype(np.int32), before[:, wanted], top1_after, probs_after)
 
