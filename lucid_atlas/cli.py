@@ -655,7 +655,8 @@ def _icon_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--icon-size", type=int, help="icon side in pixels (overrides the preset)")
     p.add_argument("--steps", type=int, help="render steps per icon (overrides the preset)")
     p.add_argument("--tries", type=int, help="renders per icon, the best kept (overrides the preset)")
-    p.add_argument("--batch", type=int, help="icons rendered together: speed only, icons do not depend on it")
+    p.add_argument("--batch", type=int, help="icons rendered together: a speed setting (each icon keeps its "
+                   "seed; see README, Render loop)")
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:

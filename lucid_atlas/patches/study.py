@@ -191,12 +191,15 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     test = found.trials["held_out_images"]
     n_candidates, sc = len(rendered) + len(photos), cs.screen
     quick = f" on {sc.quick_variants} of them, the best {sc.shortlist} on all" if n_candidates > sc.shortlist else ""
+    sketched = sum(len(c.directions) for c in comparisons) > cs.rendered_directions
     where = (f"the comparison's most '{model.labels[t]}'-distinctive cells" if len(layers) == 1 else
-             f"the most '{model.labels[t]}'-distinctive cells of the comparisons at {', '.join(layers)} (pooled; "
-             f"each direction sketched once, the best {cs.rendered_directions} rendered in full)")
+             f"the most '{model.labels[t]}'-distinctive cells of the comparisons at {', '.join(layers)} (pooled)")
+    where += (f" (each direction sketched once, the best {cs.rendered_directions} rendered in full)"
+              if sketched else "")
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
             f"{len(rendered)} renderings ({', '.join(cs.recipes)} icon recipes) of {where} and {len(photos)} photos "
-            f"(crops and whole images behind those cells, of other classes{', and your photos' if cs.photo_dir else ''})"
+            f"(crops and whole images behind those cells, of other classes"
+            f"{', and your photos' if cs.photo_dir else ''})"
             f" on {len(variants) - len(test)} discovery variants (all at the largest size{quick}, then the best "
             f"{min(sc.finalists, n_candidates)} at every size); the rates below are "
             f"on the other {len(test)} held-out variants"
