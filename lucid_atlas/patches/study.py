@@ -227,13 +227,19 @@ def winner_sheet(found, rendered: Sequence[Candidate], path: str, load_size: int
     """The winning patch next to a rendering of the direction it came from and, for a photo, the
     whole photo with the crop marked (its box is in pixels of the photo loaded at ``load_size``)."""
     origin = found.trials["origin"]
-    tiles, captions = [found.best_patch], [f"winner: {found.best}"]
+    layer = origin.get("layer", "")
+    pooled = bool(layer) and found.best.startswith(f"{layer} ")  # pooled names start with their layer
+
+    def short(name: str) -> str:  # the layer goes in the title, so captions keep what differs
+        return name.removeprefix(f"{layer} ") if pooled else name
+
+    tiles, captions = [found.best_patch], [f"winner: {short(found.best)}"]
     # the direction's other renderings (for a photo: the direction that led to it)
     same = [c for c in rendered if c.name != found.best and c.origin.get("direction") == origin.get("direction")
             and c.origin.get("layer") == origin.get("layer")]
     for c in same[:1 if origin.get("image") else 3]:
         tiles.append(c.patch)
-        captions.append(c.name if not origin.get("image") else f"rendering of {origin['direction']}")
+        captions.append(short(c.name) if not origin.get("image") else f"rendering of {short(origin['direction'])}")
     if origin.get("image") and "box" in origin:
         from PIL import ImageDraw
 
@@ -242,4 +248,5 @@ def winner_sheet(found, rendered: Sequence[Candidate], path: str, load_size: int
         ImageDraw.Draw(photo).rectangle([left, top, right, bottom], outline=(255, 0, 0), width=4)
         tiles.append(np.asarray(photo, np.float32) / 255.0)
         captions.append(f"{origin['class']}, crop at {tuple(origin['position'])}")
-    return sheets.save_contact_sheet(tiles, path, captions=captions, columns=len(tiles), cell=256)
+    return sheets.save_contact_sheet(tiles, path, captions=captions, columns=len(tiles), cell=256,
+                                     title=f"found at {layer}" if pooled else None)
