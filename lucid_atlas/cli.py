@@ -359,10 +359,9 @@ def cmd_patch(args: argparse.Namespace) -> dict:
                                                             peaks=args.photo_peaks),
                                        photo_dir=args.candidate_photos, extra_layers=tuple(layers[1:]),
                                        rendered_directions=args.rendered_directions)
-        act_dirs = _split(args.activations) or None
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
-                                       act_dirs if act_dirs is None or len(act_dirs) > 1 else act_dirs[0],
-                                       args.augment, ratios, candidates, args.seed, progress=not args.no_progress)
+                                       _split(args.activations) or None, args.augment, ratios, candidates,
+                                       args.seed, progress=not args.no_progress)
     elif "auto" in args.patch:
         raise ValueError("--patch auto discovers a patch on its own; give it alone, or give patch files/folders")
     else:

@@ -69,14 +69,20 @@ def compare_layers(model, images: ImageSource, pair: tuple[int, int], out_dir: s
         with np.load(summary["directions"]) as d:
             mine = np.flatnonzero(d["side"] == pair[1])
             offsets = d["member_offsets"]
-            names = [_direction_name(str(d["kind"][i]), layer, len(layers)) for i in mine]
+            names = [layer_named(str(d["kind"][i]), layer, len(layers)) for i in mine]
             rows = [(name, d["members"][offsets[i]:offsets[i + 1]]) for name, i in zip(names, mine)]
             out.append(LayerComparison(layer, summary, d["directions"][mine], names, rows, d["whitening"], act_dir))
     return out
 
 
-def _direction_name(kind: str, layer: str, n_layers: int) -> str:
-    return kind if n_layers == 1 else f"{layer} {kind}"
+def layer_named(name: str, layer: str, n_layers: int) -> str:
+    """A direction's or candidate's name: prefixed with its layer when several layers are pooled."""
+    return name if n_layers == 1 else f"{layer} {name}"
+
+
+def sketches_needed(comparisons: Sequence[LayerComparison], settings: CandidateSettings) -> bool:
+    """Whether there are more directions than get every rendering (then each is sketched first)."""
+    return sum(len(c.directions) for c in comparisons) > settings.rendered_directions
 
 
 def rendered_candidates(model, comparisons: Sequence[LayerComparison], out_dir: str, target_label: str,
@@ -86,7 +92,7 @@ def rendered_candidates(model, comparisons: Sequence[LayerComparison], out_dir: 
     directions than ``settings.rendered_directions``, only those whose sketches ``rank`` best."""
     chosen = {c.layer: list(range(len(c.directions))) for c in comparisons}
     sketches: list[Candidate] = []
-    if sum(len(c.directions) for c in comparisons) > settings.rendered_directions:
+    if sketches_needed(comparisons, settings):
         recipe, size = settings.recipes[0], min(settings.sizes)
         for comp in comparisons:
             sketches += _render(model, comp, out_dir, target_label, settings, recipe, size, 1, seed, progress)
@@ -128,7 +134,6 @@ def layer_photos(model, comparisons: Sequence[LayerComparison], pair: tuple[int,
                 continue
             seen.add(key)
             c.origin["layer"] = comp.layer
-            if len(comparisons) > 1:
-                c.name = f"{comp.layer} {c.name}"
+            c.name = layer_named(c.name, comp.layer, len(comparisons))
             out.append(c)
     return out

@@ -24,6 +24,9 @@ from .evaluate import DEFAULT_RATIOS, class_probabilities, rank_key, run_patch, 
 from .photos import Candidate, PhotoSettings
 
 
+WHOLE_HALF = "discovery half"  # a screen row's ``screened_on`` when every discovery variant was used
+
+
 @dataclass
 class Discovery:
     """The winner, every candidate's discovery-half score, and held-out rows (patch, noise)."""
@@ -164,7 +167,7 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
     if len(screened) > s.finalists:
         first = screen(model, tune, screened, source, target, max(ratios), corners, tune_before,
                        progress=progress)
-        screen_rows = [_screen_row(row, c, "discovery half") for row, c in first] + screen_rows[len(first):]
+        screen_rows = [_screen_row(row, c, WHOLE_HALF) for row, c in first] + screen_rows[len(first):]
         screened = [c for _, c in first[:s.finalists]]
     scored = []
     for c in tqdm(screened, desc="try finalists at every size", unit="patch", disable=not progress):

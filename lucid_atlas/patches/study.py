@@ -19,8 +19,8 @@ from ..io.images import (ImageReadError, ImageSource, SkipCounter, class_image_p
                          load_image, to_array)
 from ..io.sheets import to_pil
 from .composite import CORNERS, augment, noise_patch
-from .candidates import activation_dirs, compare_layers, layer_photos, rendered_candidates
-from .discover import CandidateSettings, discover, screen, split_variants
+from .candidates import activation_dirs, compare_layers, layer_photos, rendered_candidates, sketches_needed
+from .discover import WHOLE_HALF, CandidateSettings, discover, screen, split_variants
 from .photos import Candidate, folder_candidates
 from .evaluate import (DEFAULT_RATIOS, best_examples_sheet, class_probabilities, example_sheet, markdown_table,
                        probability_chart, rank_key, rates_chart, run_patch, summarize, write_report)
@@ -175,11 +175,9 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     variants, files = source_variants(model, images, s, n_augment, seed)
     act_dirs = activation_dirs(act_dir, layers, out_dir)
     comparisons = compare_layers(model, images, (s, t), out_dir, compare_settings, icons, layers, act_dirs, progress)
-    tune = split_variants(variants)[0]
-    tune_before = class_probabilities(model, tune)
 
-    def rank(found: list[Candidate]) -> list[Candidate]:
-        return [c for _, c in screen(model, tune, found, s, t, max(ratios), before=tune_before,
+    def rank(found: list[Candidate]) -> list[Candidate]:  # sketches, on the discovery half at the largest size
+        return [c for _, c in screen(model, split_variants(variants)[0], found, s, t, max(ratios),
                                      desc="screen direction sketches", progress=progress)]
 
     rendered = rendered_candidates(model, comparisons, out_dir, model.labels[t], cs, seed, rank, progress)
@@ -190,12 +188,12 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
                      progress=progress)
     test = found.trials["held_out_images"]
     n_candidates, sc = len(rendered) + len(photos), cs.screen
-    quick = f" on {sc.quick_variants} of them, the best {sc.shortlist} on all" if n_candidates > sc.shortlist else ""
-    sketched = sum(len(c.directions) for c in comparisons) > cs.rendered_directions
+    quick_round = any(r["screened_on"] != WHOLE_HALF for r in found.trials["screen"])
+    quick = f" on {sc.quick_variants} of them, the best {sc.shortlist} on all" if quick_round else ""
     where = (f"the comparison's most '{model.labels[t]}'-distinctive cells" if len(layers) == 1 else
              f"the most '{model.labels[t]}'-distinctive cells of the comparisons at {', '.join(layers)} (pooled)")
     where += (f" (each direction sketched once, the best {cs.rendered_directions} rendered in full)"
-              if sketched else "")
+              if sketches_needed(comparisons, cs) else "")
     note = (f"{model.name}: '{model.labels[s]}' → '{model.labels[t]}'. Patch chosen automatically among "
             f"{len(rendered)} renderings ({', '.join(cs.recipes)} icon recipes) of {where} and {len(photos)} photos "
             f"(crops and whole images behind those cells, of other classes"
