@@ -593,8 +593,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "target-over-source positions (auto)")
     p.add_argument("--candidate-photos", metavar="DIR", help="a folder of your own photos to try whole as "
                    "patches, beside the discovered candidates (auto)")
-    p.add_argument("--patch-icons", default="default,notebook", help="icon recipes candidates are rendered with "
-                   "(auto; comma-separated: default, notebook, published); each makes its own candidates")
+    p.add_argument("--patch-icons", default="vivid,notebook", help="icon recipes candidates are rendered with "
+                   "(auto; comma-separated: default, vivid, notebook, published); each makes its own candidates")
     p.add_argument("--candidates", type=int, default=3, help="most distinctive cells rendered as candidates, "
                    "besides the 3 mean directions of the most distinctive rows (auto)")
     p.add_argument("--rendered-directions", type=int, default=6, help="directions rendered with every recipe, "
@@ -647,10 +647,10 @@ def _class_args(p: argparse.ArgumentParser, out: str, grid: int, pooled: bool = 
 
 
 def _icon_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--icons", choices=["default", "notebook", "published"], default="default",
-                   help="icon recipe: default (measured best on the default model), notebook (the Activation "
-                   "Atlas notebook's), published (Lucid's recipe that rendered the published atlases: 80 px, "
-                   "1024 steps, 4 tries)")
+    p.add_argument("--icons", choices=["default", "vivid", "notebook", "published"], default="default",
+                   help="icon recipe: default (calm, centred icons on gray that read as a map), vivid (filled "
+                   "edge to edge, the default until now), notebook (the Activation Atlas notebook's), published "
+                   "(Lucid's recipe that rendered the published atlases: 80 px, 1024 steps, 4 tries)")
     p.add_argument("--icon-size", type=int, help="icon side in pixels (overrides the preset)")
     p.add_argument("--steps", type=int, help="render steps per icon (overrides the preset)")
     p.add_argument("--tries", type=int, help="renders per icon, the best kept (overrides the preset)")

@@ -15,7 +15,22 @@ from .rows import Rows
 METHODS = ("umap", "tsne")
 
 
-def whitening_matrix(vectors: Rows, epsilon: float = 1e-3, progress: bool = False) -> np.ndarray:
+WHITENING_EPSILON = 1e-3  # Lucid's regularization of the covariance, relative to its mean eigenvalue
+
+
+def with_ridge(whitening: np.ndarray, ridge: float, epsilon: float = WHITENING_EPSILON) -> np.ndarray:
+    """The whitening matrix a ``ridge`` (relative to the covariance's mean eigenvalue) gives, from one
+    :func:`whitening_matrix` made with ``epsilon``. A larger ridge whitens less: cell directions
+    estimated from few rows stop being dominated by the covariance's noisiest directions."""
+    if ridge == epsilon:
+        return whitening
+    regularized = np.linalg.inv(np.asarray(whitening, np.float64))  # cov + epsilon·m·I
+    mean_eig = np.trace(regularized) / len(regularized) / (1.0 + epsilon)
+    regularized += (ridge - epsilon) * mean_eig * np.eye(len(regularized))
+    return np.linalg.inv(regularized).astype(np.float32)
+
+
+def whitening_matrix(vectors: Rows, epsilon: float = WHITENING_EPSILON, progress: bool = False) -> np.ndarray:
     """Lucid's S: the inverse of the (uncentered) activation covariance, regularized by ``epsilon``.
 
     ``vectors`` is an array or a :class:`~lucid_atlas.atlas.rows.ShardedRows`, summed batch by batch."""

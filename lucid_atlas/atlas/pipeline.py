@@ -174,7 +174,7 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
 def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, icons: IconSettings,
               whitening: np.ndarray | None, image_ids: list[str], progress: bool = True,
               density: bool = False, decorate=None, icon_folder: str | None = None, executor=None) -> dict:
-    """Render the cells' icons (cached under ``icons_<stem>``) and write ``<stem>.png`` and its labelled twin.
+    """Render the cells' icons (cached under ``icons_<stem>_<settings key>``) and write ``<stem>.png`` and its labelled twin.
 
     ``decorate`` (PIL image -> PIL image) is applied to both pictures before saving (e.g. a header);
     ``icon_folder`` overrides the icon cache folder's name (callers key it to their settings).
@@ -182,7 +182,7 @@ def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, i
     Returns the two paths, per-cell JSON rows (icon path, examples) and the stage times.
     """
     mark = time.perf_counter()
-    icon_dir = os.path.join(out_dir, icon_folder or "icons_" + stem.removeprefix("atlas_"))
+    icon_dir = os.path.join(out_dir, icon_folder or f"icons_{stem.removeprefix('atlas_')}_{icons.key()}")
     rendered = render_cells(model, layer, cells, icon_dir, icons, whitening, progress, executor)
     render_seconds = time.perf_counter() - mark
     mark = time.perf_counter()

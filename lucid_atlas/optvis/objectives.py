@@ -559,8 +559,10 @@ def channel_interpolate(layer1: str, ch1: int, layer2: str, ch2: int) -> Objecti
                      [_channel_check(layer1, ch1), _channel_check(layer2, ch2)])
 
 
-def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None) -> Objective:
-    """Keeps a border of width ``w`` plain (near gray ``C`` and smooth); already negated."""
+def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None, mean: bool = False) -> Objective:
+    """Keeps a border of width ``w`` plain (near gray ``C`` and smooth); already negated. ``mean``:
+    averaged over the image's pixels and channels instead of summed (Lucid), so its size does not
+    change its weight."""
     if not isinstance(w, (int, np.integer)):
         raise TypeError(f"penalize_boundary_complexity takes the border width w first, got {w!r}: Lucid's "
                         f"penalize_boundary_complexity(shape, w) is penalize_boundary_complexity(w) here "
@@ -577,8 +579,41 @@ def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None) -> Obje
             m = tf.constant(np.asarray(mask, np.float32))
         blurred = gaussian_blur(t, 1.5, 5)
         diffs = (blurred - t) ** 2 + 0.8 * (t - C) ** 2
-        return -_spatial_sum(diffs * m)
+        total = _spatial_sum(diffs * m)
+        if mean:
+            total = total / tf.cast(tf.reduce_prod(tf.shape(t)[1:]), tf.float32)
+        return -total
     return Objective(inner, f"penalize_boundary_complexity(w={w})", [INPUT])
+
+
+def penalize_opacity(centre: float = 0.25) -> Objective:
+    """The mean opacity of an RGBA image, weighed by distance from its centre (``centre`` at the
+    middle, 1 at the corners, growing with the squared radius); already negated. With an alpha
+    parameterization it keeps what the objective does not need transparent, and the object centred."""
+    def inner(T):
+        t = T(INPUT)
+        if t.shape[-1] != 4:
+            raise ValueError("penalize_opacity needs an RGBA image: param.image(..., alpha=True)")
+        h, w = tf.shape(t)[1], tf.shape(t)[2]
+        ys = (tf.cast(tf.range(h), tf.float32) + 0.5) / tf.cast(h, tf.float32) - 0.5
+        xs = (tf.cast(tf.range(w), tf.float32) + 0.5) / tf.cast(w, tf.float32) - 0.5
+        radius2 = (ys[:, None] ** 2 + xs[None, :] ** 2) / 0.5
+        prior = centre + (1.0 - centre) * radius2
+        return -tf.reduce_mean(t[..., 3] * prior, axis=[1, 2])
+    return Objective(inner, f"penalize_opacity(centre={centre:g})", [INPUT])
+
+
+def relative_to(term: ObjectiveLike, reference: ObjectiveLike, floor: float = 1e-3) -> Objective:
+    """``term`` × each image's current value of ``reference`` (at least ``floor``, no gradient through
+    it): a regularizer whose weight keeps its meaning on any model and layer, since adding it to
+    ``reference`` steers like maximizing log(reference) + term, whatever the reference's scale."""
+    term, reference = as_objective(term), as_objective(reference)
+
+    def inner(T):
+        scale = tf.stop_gradient(tf.maximum(reference.per_image(T), floor))
+        return term.per_image(T) * scale
+    return Objective(inner, f"relative_to({term}, {reference})", term.layers + reference.layers,
+                     term.validators + reference.validators)
 
 
 def objective_sum(objectives: Sequence[ObjectiveLike]) -> Objective:

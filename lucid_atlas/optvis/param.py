@@ -53,10 +53,13 @@ class _Seeding:
         self.image_ids = None if image_ids is None else [int(i) for i in image_ids]
         self.generators: dict[int, np.random.Generator] = {}
 
-    def generator(self, image_id: int) -> np.random.Generator:
-        if image_id not in self.generators:
-            self.generators[image_id] = np.random.default_rng([self.seed, image_id])
-        return self.generators[image_id]
+    def generator(self, image_id: int, copy: int = 0) -> np.random.Generator:
+        """The generator of ``image_id`` (its ``copy``-th occurrence in the batch: images that share an
+        id draw the same noise, each from a generator of its own)."""
+        key = (image_id, copy)
+        if key not in self.generators:
+            self.generators[key] = np.random.default_rng([self.seed, image_id])
+        return self.generators[key]
 
 
 _SEEDING: contextvars.ContextVar[_Seeding | None] = contextvars.ContextVar("lucid_atlas_param_seed", default=None)
@@ -84,7 +87,8 @@ def _image_generators(seed: int | None, batch: int) -> list[np.random.Generator]
     if state is None:
         return [np.random.default_rng() for _ in range(batch)]
     ids = state.image_ids if state.image_ids is not None and len(state.image_ids) == batch else range(batch)
-    return [state.generator(i) for i in ids]
+    ids = list(ids)
+    return [state.generator(i, ids[:k].count(i)) for k, i in enumerate(ids)]
 
 
 def _normal(seed: int | None, shape: Sequence[int], batch_axis: int = 0) -> np.ndarray:

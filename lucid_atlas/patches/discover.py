@@ -65,7 +65,7 @@ class CandidateSettings:
 
     sizes: tuple[int, ...] = (64, 128)
     steps: int = 512
-    recipes: tuple[str, ...] = ("default", "notebook")
+    recipes: tuple[str, ...] = ("vivid", "notebook")  # filled, vivid renderings flip more than calm icons
     tries: int = 2
     photos: PhotoSettings = PhotoSettings()  # natural-image candidates (photos.images = 0: none)
     photo_dir: str | None = None  # a folder of the user's own photos to try whole

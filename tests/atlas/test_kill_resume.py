@@ -54,9 +54,10 @@ def test_killed_twice_then_rerun_equals_uninterrupted(setup):
     cmd = _command(model_path, images, part)
     killed_in_collect = _run_and_kill_when(cmd, lambda: os.path.exists(os.path.join(acts, "manifest.json")))
     shards = len([f for f in os.listdir(acts) if f.startswith("acts-")])
-    icons = os.path.join(part, "icons_4")
-    killed_in_render = _run_and_kill_when(
-        cmd, lambda: os.path.isdir(icons) and any(f.endswith(".png") for f in os.listdir(icons)))
+    def icon_written():
+        folders = [os.path.join(part, f) for f in os.listdir(part) if f.startswith("icons_4_")]
+        return any(f.endswith(".png") for folder in folders for f in os.listdir(folder))
+    killed_in_render = _run_and_kill_when(cmd, icon_written)
     assert killed_in_collect and 1 <= shards < 6  # stopped between shards (48 images / 8 per shard)
     assert killed_in_render
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)

@@ -83,3 +83,14 @@ def test_umap_places_rows_in_blocks_the_same_with_workers_and_after_a_kill(tmp_p
     parts[1].unlink()
     again = layout.layout(x, parts_dir=str(tmp_path / "one"), workers=1, **options)
     np.testing.assert_array_equal(one, again)
+
+
+def test_a_larger_whitening_ridge_equals_whitening_with_it_from_the_start():
+    from lucid_atlas.atlas import layout
+
+    x = np.random.default_rng(0).normal(size=(400, 12)) * np.linspace(0.05, 3, 12)
+    S = layout.whitening_matrix(x)
+    np.testing.assert_allclose(layout.with_ridge(S, 0.3), layout.whitening_matrix(x, epsilon=0.3), atol=1e-5)
+    assert layout.with_ridge(S, layout.WHITENING_EPSILON) is S
+    # whitening less: the noisiest (smallest-variance) direction is amplified less
+    assert np.abs(layout.with_ridge(S, 1.0)).max() < np.abs(S).max()

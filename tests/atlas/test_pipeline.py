@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-
 import json
+import os
+import sys
 
 import numpy as np
 from PIL import Image
@@ -12,6 +13,10 @@ from PIL import Image
 from lucid_atlas.atlas import assemble, grid
 from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
 from lucid_atlas.atlas.render import IconSettings, icon_path, render_cells
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "benchmarks"))
+import bench_quality  # noqa: E402  (the tile statistics the README reports)
 
 FAST = IconSettings(size=24, steps=4, batch=4, seed=0)
 
@@ -83,13 +88,19 @@ def test_build_atlas_resumes_to_the_same_atlas(tiny_model, image_dir, tmp_path):
     whole = build_atlas(tiny_model, image_dir, str(tmp_path / "whole"), settings, FAST, progress=False)
     part_dir = tmp_path / "part"
     build_atlas(tiny_model, image_dir, str(part_dir), settings, FAST, progress=False)
-    for icon in list((part_dir / "icons_3").glob("*.png"))[::2]:
+    for icon in list((part_dir / f"icons_3_{FAST.key()}").glob("*.png"))[::2]:
         icon.unlink()  # as if the run had died half-way through rendering
     resumed = build_atlas(tiny_model, image_dir, str(part_dir), settings, FAST, progress=False)
     a = np.asarray(Image.open(whole["grids"]["3"]["atlas"]))
     b = np.asarray(Image.open(resumed["grids"]["3"]["atlas"]))
     np.testing.assert_array_equal(a, b)
     desc = json.loads((part_dir / "atlas_3.json").read_text())
+    # other icon settings render into a folder of their own: the cached icons are never reused for them
+    other = dataclasses.replace(FAST, steps=5)
+    again = build_atlas(tiny_model, image_dir, str(part_dir), settings, other, progress=False)
+    assert (part_dir / f"icons_3_{other.key()}").is_dir() and other.key() != FAST.key()
+    assert dataclasses.replace(FAST, batch=1).key() == FAST.key()  # batch is a speed setting
+    assert not np.array_equal(np.asarray(Image.open(again["grids"]["3"]["atlas"])), b)
     assert desc["grid"] == 3 and sum(c["count"] for c in desc["cells"]) == whole["rows"]
     assert 0 <= whole["trustworthiness"] <= 1 and set(whole["stage_seconds"]) == {
         "collect", "whitening", "layout", "grid_3", "render", "assemble"}
@@ -157,3 +168,95 @@ def test_streamed_atlas_equals_the_in_memory_one(tiny_model, image_dir, tmp_path
     size = {name: sum(np.load(f).nbytes for f in (tmp_path / name / "activations").glob("acts-*.npy"))
             for name in ("streamed", "half")}
     assert size["half"] * 2 == size["streamed"]
+
+
+def test_direction_seeded_icons_are_a_function_of_their_direction(tiny_model, tmp_path):
+    """seeding='direction': equal directions give equal icons wherever their cells are; 'cell' keys
+    the noise by the cell, so the same direction renders differently in two cells."""
+    d = np.random.default_rng(3).normal(size=6).astype(np.float32)
+    cells = [grid.Cell(0, 0, 5, d), grid.Cell(2, 3, 5, d)]
+    by_dir = render_cells(tiny_model, "feat", cells, str(tmp_path / "d"), dataclasses.replace(FAST, seeding="direction"),
+                          progress=False)
+    np.testing.assert_array_equal(by_dir[(0, 0)], by_dir[(2, 3)])
+    by_cell = render_cells(tiny_model, "feat", cells, str(tmp_path / "c"), dataclasses.replace(FAST, seeding="cell"),
+                           progress=False)
+    assert np.abs(by_cell[(0, 0)] - by_cell[(2, 3)]).mean() > 0.01
+
+
+def test_the_border_penalty_keeps_its_weight_whatever_the_objective_scale(tiny_model, tmp_path):
+    """The boundary term is weighed against each icon's own objective: a model whose activations are
+    100× larger gets the same icons (Adam is scale-free, and so is the relative penalty), and the
+    penalty does calm the border."""
+    from lucid_atlas.optvis import objectives, param, render
+
+    d = np.random.default_rng(4).normal(size=(2, 6)).astype(np.float32)
+    icons = IconSettings(size=24, steps=24, boundary=5.0, boundary_width=4)
+    images = {}
+    for scale in (1.0, 100.0):
+        obj = icons.objective_for("feat", d * scale, None)
+        images[scale] = render.render(tiny_model, obj, lambda: param.image(24, batch=2), transforms=(),
+                                      thresholds=(24,), seed=0, progress=False).images[-1]
+    assert np.abs(images[1.0] - images[100.0]).max() < 0.02
+    plain = render.render(tiny_model, dataclasses.replace(icons, boundary=0).objective_for("feat", d, None),
+                          lambda: param.image(24, batch=2), transforms=(), thresholds=(24,), seed=0,
+                          progress=False).images[-1]
+    border = np.ones((24, 24), bool)
+    border[4:-4, 4:-4] = False
+    assert np.abs(images[1.0][:, border] - 0.5).mean() < np.abs(plain[:, border] - 0.5).mean()
+
+
+def test_near_directions_give_near_icons_and_shuffling_them_loses_the_map(tiny_model, tmp_path):
+    """With the default icons (seeded by direction), a grid whose directions change smoothly renders
+    as a map: adjacent icons alike beyond random pairs; the same directions shuffled among the
+    positions lose it (the likeness comes from the directions, not from anything shared by place)."""
+    rng = np.random.default_rng(5)
+    corners = rng.normal(size=(4, 6)).astype(np.float32)
+    n = 6
+    cells = []
+    for r in range(n):
+        for c in range(n):
+            u, v = r / (n - 1), c / (n - 1)
+            d = (1 - u) * (1 - v) * corners[0] + (1 - u) * v * corners[1] + u * (1 - v) * corners[2] + u * v * corners[3]
+            cells.append(grid.Cell(r, c, 5, d))
+    icons = IconSettings(size=24, steps=24, batch=12)
+    mapped = render_cells(tiny_model, "feat", cells, str(tmp_path / "map"), icons, progress=False)
+    order = rng.permutation(len(cells))
+    shuffled_cells = [dataclasses.replace(c, direction=cells[j].direction) for c, j in zip(cells, order)]
+    shuffled = render_cells(tiny_model, "feat", shuffled_cells, str(tmp_path / "shuffled"), icons, progress=False)
+
+    def likeness(images):
+        tiles = {k: (v * 255 + 0.5).astype(np.uint8) for k, v in images.items()}
+        return bench_quality.neighbour_likeness(tiles)["neighbour_likeness"]
+
+    assert likeness(mapped) > 0.1, likeness(shuffled)
+    assert likeness(shuffled) < 0.5 * likeness(mapped), (likeness(mapped), likeness(shuffled))
+
+
+def test_calm_icons_keep_their_border_plain_and_their_grain_low(tiny_model, tmp_path):
+    """The default's radial border penalty and blur: the border is nearer gray than the centre, and
+    the icons have less fine grain than the vivid preset's; both still raise their objective."""
+    from lucid_atlas.optvis import render
+
+    cells = _cells()
+    calm = IconSettings(size=32, steps=48, batch=8)
+    vivid = IconSettings.preset("vivid", size=32, steps=48, batch=8)
+    images = {}
+    for name, icons in (("calm", calm), ("vivid", vivid)):
+        images[name] = np.stack(list(render_cells(tiny_model, "feat", cells, str(tmp_path / name), icons,
+                                                  progress=False).values()))
+    border = np.ones((32, 32), bool)
+    border[6:-6, 6:-6] = False
+    calm_border = np.abs(images["calm"][:, border] - 0.5).mean()
+    assert calm_border < np.abs(images["calm"][:, ~border] - 0.5).mean()
+    assert calm_border < np.abs(images["vivid"][:, border] - 0.5).mean()
+
+    def grain(batch):
+        return np.mean([bench_quality.high_frequency_share((img * 255 + 0.5).astype(np.uint8)) for img in batch])
+    assert grain(images["calm"]) < grain(images["vivid"])
+    d = np.stack([c.direction for c in cells])
+    obj = calm.objective_for("feat", d, None)
+    from lucid_atlas.optvis import param
+    result = render.render(tiny_model, obj, lambda: param.image(32, batch=len(d), decay_power=calm.decay_power),
+                           transforms=calm.transform_list(), thresholds=(1, 48), seed=0, progress=False,
+                           image_ops=calm.image_ops())
+    assert result.values[-1].mean() > result.values[0].mean()
