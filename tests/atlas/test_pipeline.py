@@ -260,3 +260,26 @@ def test_calm_icons_keep_their_border_plain_and_their_grain_low(tiny_model, tmp_
                            transforms=calm.transform_list(), thresholds=(1, 48), seed=0, progress=False,
                            image_ops=calm.image_ops())
     assert result.values[-1].mean() > result.values[0].mean()
+
+
+def test_transparent_icons_fade_to_the_ground_away_from_the_centre(tiny_model):
+    """alpha > 0: RGBA icons whose opacity is penalized more away from the centre; the icon shown is
+    the optimized RGBA image on the gray ground."""
+    from lucid_atlas.atlas.render import ICON_GROUND, on_ground
+    from lucid_atlas.optvis import objectives, param, render
+
+    d = np.random.default_rng(6).normal(size=(4, 6)).astype(np.float32)
+    icons = IconSettings(size=32, steps=96, alpha=10.0, boundary=0.0, blur=0.0)
+    result = render.render(tiny_model, icons.objective_for("feat", d, None),
+                           lambda: param.image(32, batch=4, alpha=True), transforms=icons.transform_list(),
+                           thresholds=(96,), seed=0, progress=False)
+    rgba = result.images[-1]
+    alpha = rgba[..., 3]
+    border = np.ones((32, 32), bool)
+    border[8:-8, 8:-8] = False
+    assert alpha[:, border].mean() < 0.5 * alpha[:, ~border].mean()
+    shown = on_ground(rgba)
+    assert shown.shape == (4, 32, 32, 3)
+    np.testing.assert_allclose(shown, rgba[..., :3] * rgba[..., 3:] + ICON_GROUND * (1 - rgba[..., 3:]), atol=1e-6)
+    with np.testing.assert_raises(ValueError):
+        render.objective_values(tiny_model, objectives.penalize_opacity(), param.image(16))
