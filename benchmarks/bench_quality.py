@@ -216,6 +216,22 @@ def judge_picture(judge: Judge, picture: str, grid: int) -> dict:
             **tile_statistics(tiles)}
 
 
+def judge_class_atlas(judge: Judge, description: str) -> dict:
+    """A class activation atlas (its ``class_<name>.json``): the share of its icons whose judge top-5
+    holds the atlas's class, and the tile statistics of its picture."""
+    with open(description) as f:
+        meta = json.load(f)
+    folder = os.path.dirname(description)
+    grid = int(meta["settings"]["grid"])
+    tiles = cut_tiles(os.path.join(folder, os.path.basename(description)[:-5] + ".png"), grid)
+    cells = [c for c in meta["cells"] if (c["row"], c["col"]) in tiles]
+    probs = judge.probabilities([tiles[(c["row"], c["col"])] for c in cells])
+    truth = judge.model.class_index(meta["class"])
+    top5 = np.argsort(-probs, axis=1)[:, :5]
+    return {"source": description, "class": meta["class"], "grid": grid, **confidence(probs),
+            "class_in_top5": round(float(np.mean([truth in row for row in top5])), 4), **tile_statistics(tiles)}
+
+
 def class_renders(model_name: str, size: int, steps: int, seed: int) -> tuple[list[str], np.ndarray, float]:
     """Class-logit feature visualizations of ``CLASSES`` by the render model (not the judge)."""
     from lucid_atlas import models
@@ -248,11 +264,40 @@ def judge_classes(judge: Judge, args) -> dict:
             "render_seconds": round(seconds, 1)}
 
 
+def side_by_side(ours: str, out: str, crop: tuple[int, int, int] | None = None, grid: int = 20) -> str:
+    """Our atlas picture beside the published one, both whole at full size (or the same ``crop`` =
+    (row, col, cells) window of both grids), each under a caption; written to ``out`` (PNG)."""
+    from PIL import ImageDraw
+
+    pictures = []
+    for path, caption in ((ours, f"ours: {os.path.basename(os.path.dirname(os.path.abspath(ours)))}"),
+                          (PUBLISHED, "published InceptionV1 mixed4c (Carter et al., Distill 2019, CC-BY 4.0)")):
+        img = Image.open(path).convert("RGB")
+        if crop:
+            tile = img.width // grid
+            r, c, n = crop
+            img = img.crop((c * tile, r * tile, (c + n) * tile, (r + n) * tile)).resize((n * 80, n * 80),
+                                                                                        Image.LANCZOS)
+        pictures.append((img, caption))
+    height = max(img.height for img, _ in pictures) + 28
+    sheet = Image.new("RGB", (sum(img.width for img, _ in pictures) + 16, height), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    x = 0
+    for img, caption in pictures:
+        sheet.paste(img, (x, 28))
+        draw.text((x + 4, 6), caption, fill=(0, 0, 0))
+        x += img.width + 16
+    sheet.save(out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--atlas", action="append", default=[], help="atlas folder (repeatable)")
     p.add_argument("--picture", action="append", default=[], help="atlas picture (repeatable; needs --grid)")
     p.add_argument("--grid", type=int, default=20, help="tiles per side of --picture")
+    p.add_argument("--class-atlas", action="append", default=[], help="a class atlas's class_<name>.json "
+                   "(repeatable): share of its icons whose judge top-5 holds the class")
     p.add_argument("--judge", default="efficientnet_lite2", help="zoo model that judges (default: %(default)s)")
     p.add_argument("--judge-size", type=int, default=224, help="tile side fed to the judge (px)")
     p.add_argument("--no-published", action="store_true", help="skip the published atlas")
@@ -262,8 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--class-steps", type=int, default=256)
     p.add_argument("--save-classes", help="write the class renders as a labelled sheet (PNG)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--side-by-side", metavar="PNG", help="write the first --atlas folder's atlas_<grid>.png beside "
+                   "the published picture, whole and at full size (and a close-up beside it: *_closeup.png)")
+    p.add_argument("--closeup", default="6,2,6", help="row,col,cells of the close-up window (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args(argv)
+    if args.side_by_side and args.atlas and os.path.exists(PUBLISHED):
+        ours = os.path.join(args.atlas[0], f"atlas_{args.grid}.png")
+        side_by_side(ours, args.side_by_side)
+        side_by_side(ours, args.side_by_side.removesuffix(".png") + "_closeup.png",
+                     tuple(int(v) for v in args.closeup.split(",")), args.grid)
 
     judge = Judge(args.judge, args.judge_size)
     rows = []
@@ -271,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({**judge_picture(judge, PUBLISHED, 20), "source": "published InceptionV1 mixed4c"})
     for folder in args.atlas:
         rows.extend(judge_atlas_folder(judge, folder))
+    for description in args.class_atlas:
+        rows.append(judge_class_atlas(judge, description))
     for picture in args.picture:
         rows.append(judge_picture(judge, picture, args.grid))
     if args.classes:
@@ -282,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             print(f"{row['source']} grid {row.get('grid', '-')}: mean top-1 {row['mean_top1']:.3f}, "
                   f"≥0.5 {row['share_ge_0_5']:.1%}, entropy {row['median_entropy']:.2f}"
+                  + (f", class in top-5 {row['class_in_top5']:.1%}" if "class_in_top5" in row else "")
                   + (f", label hit@5 {row['label_hit5']:.3f} (shuffled {row['label_hit5_shuffled']:.3f})"
                      if "label_hit5" in row else "")
                   + (f", top-1/top-5 acc {row['top1_accuracy']:.2f}/{row['top5_accuracy']:.2f}"

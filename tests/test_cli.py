@@ -270,7 +270,7 @@ def test_patch_auto_on_a_tiny_model(capsys, tiny_keras_file, tmp_path):
     assert not {o["class"] for o in photos} & {"class 1", "class 2"}
     assert (tmp_path / "patch_winner.png").exists()
     assert summary["patch_result"]["images"] == 8 and summary["noise_baseline"]["patch"] == "random noise"
-    assert {"default 12 px", "default 20 px", "notebook 12 px", "notebook 20 px"} <= {
+    assert {"vivid 12 px", "vivid 20 px", "notebook 12 px", "notebook 20 px"} <= {
         part for c in summary["candidates"] for part in c.split(", ")}
     assert len(list(tmp_path.glob("candidates_class_1_notebook_*"))) == 2
     assert (tmp_path / "patch_report.md").exists() and (tmp_path / "comparison").is_dir()
@@ -307,10 +307,10 @@ def test_patch_auto_pools_the_candidates_of_several_layers(capsys, two_layer_ker
     assert summary["comparison"] is None and summary["origin"]["layer"] == summary["layer"]
     names = summary["candidates"]
     assert {n.split(" ")[0] for n in names} == {"feat", "feat2"}  # every candidate names its layer
-    # every direction is sketched (default recipe, smallest size, try 0); two get every rendering
+    # every direction is sketched (first recipe, smallest size, try 0); two get every rendering
     rendered = [n for n in names if " photo " not in n]
     full = {n.split(", ")[0] for n in rendered if n.endswith("try 1")}
-    sketched = {n.split(", ")[0] for n in rendered if n.endswith("default 12 px, try 0")}
+    sketched = {n.split(", ")[0] for n in rendered if n.endswith("vivid 12 px, try 0")}
     assert len(full) == 2 and full < sketched and len(sketched) >= 4
     assert len(rendered) == len(sketched) - 2 + 2 * 2 * 2 * 2  # other sketches + 2 recipes × 2 sizes × 2 tries
     photos = [n for n in names if " photo " in n]

@@ -78,14 +78,14 @@ class IconSettings:
     seed: int = 0
     transforms: str = "wide"
     objective: str = "cossim"
-    boundary: float = 100.0
+    boundary: float = 50.0
     boundary_width: int = 0
     learning_rate: float = 0.05
     decay_power: float = 1.25
     seeding: str = "direction"
     boundary_centre: float = 0.1
     alpha: float = 0.0
-    blur: float = 0.5
+    blur: float = 0.35
     whitening_ridge: float = 1.0
 
     def __post_init__(self):

@@ -99,7 +99,9 @@ def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence
     cells = [Cell(t, k, 1, np.asarray(directions[k], np.float32)) for t in range(tries) for k in chosen]
     if not cells:
         return []
-    icons = dataclasses.replace(icons, tries=1, batch=max(1, min(len(cells), 32)))
+    # a try is a cell row here, so the noise is keyed by the cell (a recipe seeded by direction alone
+    # would give every try the same picture)
+    icons = dataclasses.replace(icons, tries=1, batch=max(1, min(len(cells), 32)), seeding="cell")
     rendered = render_cells(model, layer, cells, folder, icons, whitening, progress)
     prefix = f"{label} " if label else ""
     return [Candidate(f"{names[c.col]}, {prefix}{icons.size} px, try {c.row}", rendered[(c.row, c.col)],
