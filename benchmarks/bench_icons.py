@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=64, help="cells rendered per variant (0 = all)")
     p.add_argument("--variant", action="append", default=[], help="name:preset[,field=value...]")
     p.add_argument("--existing", action="append", default=[], help="name=folder of icons already rendered "
-                   "(r###_c###.png, e.g. an older atlas's icons_20), judged on the same cells")
+                   "(r###_c###.png, e.g. an atlas's icons_20_<key>), judged on the same cells")
     p.add_argument("--region", help="r0:r1,c0:c1: every cell of this window of the grid instead of --sample")
     p.add_argument("--shuffled", action="append", default=[], help="variant NAME also rendered with the cells' "
                    "directions shuffled among their positions (repeatable)")

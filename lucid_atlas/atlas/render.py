@@ -4,10 +4,11 @@ Each cell maximizes its own whitened direction objective; :class:`IconSettings` 
 recipe (presets: :meth:`IconSettings.notebook`, the Activation Atlas notebook's; and
 :meth:`IconSettings.published`, the Lucid recipe that rendered the published atlases). A batch
 holds ``batch`` cells (× ``tries`` copies, the best final objective kept) in one compiled render.
-Every icon's noise and transforms are keyed by (seed, its cell, its try), and each image's
-gradient is its own, so an icon is the same whatever batch it was rendered in: ``batch`` is a
-speed setting only. Finished icons are written to disk as they complete, so a rerun or a
-resumed run never renders a cell twice.
+Every icon's noise and transforms are keyed by (seed, its try) and, with ``seeding="cell"``, its
+cell — by default not, so an icon is a function of its direction — and each image's gradient is its
+own, so an icon is the same whatever batch it was rendered in: ``batch`` is a speed setting only.
+Finished icons are written to disk as they complete, so a rerun or a resumed run never renders a
+cell twice.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class IconSettings:
     @classmethod
     def published(cls, **changes) -> "IconSettings":
         """The recipe that rendered the published atlases (Lucid ``recipes/activation_atlas``):
-        80 px, 1024 steps, 4 tries, its objective with cos², its transforms, border penalty w=5."""
+        80 px, 1024 steps, 4 tries, its objective with cos², its transforms, border penalty w=5
+        (weighed against the objective: × 100 relative)."""
         return cls.preset("published", **changes)
 
     def key(self) -> str:
@@ -125,18 +127,19 @@ class IconSettings:
     def objective_for(self, layer: str, directions, whitening) -> objectives.Objective:
         """Each image's objective toward its own direction (one row of ``directions`` per image)."""
         if self.objective == "recipe":
-            obj = objectives.direction_recipe(layer, directions, self.cossim_pow, whitening)
+            direction = objectives.direction_recipe(layer, directions, self.cossim_pow, whitening)
         else:
-            obj = objectives.direction_cossim(layer, directions, self.cossim_pow, whitening)
+            direction = objectives.direction_cossim(layer, directions, self.cossim_pow, whitening)
+        obj = direction
         if self.alpha:
-            # transparent surroundings, weighed against the objective as the border is
-            obj = obj + self.alpha * objectives.relative_to(objectives.penalize_opacity(), obj)
+            # transparent surroundings, weighed against the direction objective as the border is
+            obj = obj + self.alpha * objectives.relative_to(objectives.penalize_opacity(), direction)
         if self.boundary:
-            # weighed against the objective's own current value: Lucid's weight was tuned to
-            # InceptionV1's activation scale, and a fixed weight greys weak cells out entirely
+            # weighed against the direction objective's own current value: Lucid's weight was tuned
+            # to InceptionV1's activation scale, and a fixed weight greys weak cells out entirely
             mask = None if self.boundary_width else radial_mask(self.size, self.boundary_centre)
             border = objectives.penalize_boundary_complexity(self.boundary_width, mask=mask, mean=True)
-            obj = obj + self.boundary * objectives.relative_to(border, obj)
+            obj = obj + self.boundary * objectives.relative_to(border, direction)
         return obj
 
     def image_ops(self) -> list:
