@@ -143,7 +143,7 @@ def as_tile(image: np.ndarray, side: int) -> np.ndarray:
     """An icon in [0, 1] as the atlas picture holds it: uint8 RGB resized to ``side`` (Lanczos)."""
     from PIL import Image
 
-    tile = Image.fromarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)).convert("RGB")
+    tile = Image.fromarray(bench_quality.as_uint8(image)).convert("RGB")
     return np.asarray(tile if tile.size == (side, side) else tile.resize((side, side), Image.LANCZOS))
 
 

@@ -85,13 +85,14 @@ def _grey(tile: np.ndarray) -> np.ndarray:
     return rgb @ np.array([0.299, 0.587, 0.114])
 
 
-def _as_uint8(tile: np.ndarray) -> np.ndarray:
+def as_uint8(tile: np.ndarray) -> np.ndarray:
+    """A uint8 tile as it is; a [0, 1] float one rounded to uint8."""
     return tile if tile.dtype == np.uint8 else (np.clip(tile, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def clipped_share(tiles: list[np.ndarray]) -> float:
     """Share of RGB values ≤ 3 or ≥ 252 (of 255) over all tiles: colours pushed to their limits."""
-    values = np.concatenate([_as_uint8(t)[..., :3].ravel() for t in tiles])
+    values = np.concatenate([as_uint8(t)[..., :3].ravel() for t in tiles])
     return float(np.mean((values <= 3) | (values >= 252)))
 
 
@@ -99,7 +100,7 @@ def mean_saturation(tiles: list[np.ndarray]) -> float:
     """Mean HSV saturation (max − min) / max over RGB per pixel (0 where max is 0), over all tiles."""
     values = []
     for t in tiles:
-        rgb = _as_uint8(t)[..., :3].astype(np.float64)
+        rgb = as_uint8(t)[..., :3].astype(np.float64)
         hi, lo = rgb.max(-1), rgb.min(-1)
         values.append(np.where(hi > 0, (hi - lo) / np.maximum(hi, 1e-9), 0.0).ravel())
     return float(np.mean(np.concatenate(values)))
@@ -130,7 +131,7 @@ def central_edge_energy(tile: np.ndarray) -> float:
 
 def _thumbnail(tile: np.ndarray, side: int = 8) -> np.ndarray:
     """The tile shrunk to side×side RGB by a box filter, standardised (zero mean, unit variance)."""
-    small = np.asarray(Image.fromarray(_as_uint8(tile)[..., :3]).resize((side, side), Image.BOX), np.float64)
+    small = np.asarray(Image.fromarray(as_uint8(tile)[..., :3]).resize((side, side), Image.BOX), np.float64)
     small = small.ravel() - small.mean()
     return small / max(small.std(), 1e-9)
 

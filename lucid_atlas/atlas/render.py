@@ -152,11 +152,8 @@ class IconSettings:
 
 
 def radial_mask(size: int, centre: float) -> np.ndarray:
-    """[1, size, size, 1] weights from ``centre`` at the middle to 1 at the corners (∝ squared radius):
-    the border penalty over the whole icon, weakest where the object belongs."""
-    ys = (np.arange(size) + 0.5) / size - 0.5
-    radius2 = (ys[:, None] ** 2 + ys[None, :] ** 2) / 0.5
-    return (centre + (1.0 - centre) * radius2)[None, :, :, None].astype(np.float32)
+    """[1, size, size, 1] weights for the border penalty over the whole icon (``objectives.radial_weights``)."""
+    return objectives.radial_weights(size, size, centre)[None, :, :, None]
 
 
 ICON_GROUND = 0.5  # the grey a transparent icon is shown on

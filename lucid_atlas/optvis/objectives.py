@@ -586,6 +586,15 @@ def penalize_boundary_complexity(w: int = 20, C: float = 0.5, mask=None, mean: b
     return Objective(inner, f"penalize_boundary_complexity(w={w})", [INPUT])
 
 
+def radial_weights(h: int, w: int, centre: float) -> np.ndarray:
+    """[h, w] weights from ``centre`` at the middle to 1 at the corners, growing with the squared
+    radius: where a penalty should be weakest (the object) and strongest (the surroundings)."""
+    ys = (np.arange(h) + 0.5) / h - 0.5
+    xs = (np.arange(w) + 0.5) / w - 0.5
+    radius2 = (ys[:, None] ** 2 + xs[None, :] ** 2) / 0.5
+    return (centre + (1.0 - centre) * radius2).astype(np.float32)
+
+
 def penalize_opacity(centre: float = 0.25) -> Objective:
     """The mean opacity of an RGBA image, weighed by distance from its centre (``centre`` at the
     middle, 1 at the corners, growing with the squared radius); already negated. With an alpha
@@ -594,11 +603,7 @@ def penalize_opacity(centre: float = 0.25) -> Objective:
         t = T(INPUT)
         if t.shape[-1] != 4:
             raise ValueError("penalize_opacity needs an RGBA image: param.image(..., alpha=True)")
-        h, w = tf.shape(t)[1], tf.shape(t)[2]
-        ys = (tf.cast(tf.range(h), tf.float32) + 0.5) / tf.cast(h, tf.float32) - 0.5
-        xs = (tf.cast(tf.range(w), tf.float32) + 0.5) / tf.cast(w, tf.float32) - 0.5
-        radius2 = (ys[:, None] ** 2 + xs[None, :] ** 2) / 0.5
-        prior = centre + (1.0 - centre) * radius2
+        prior = tf.constant(radial_weights(t.shape[1], t.shape[2], centre))
         return -tf.reduce_mean(t[..., 3] * prior, axis=[1, 2])
     return Objective(inner, f"penalize_opacity(centre={centre:g})", [INPUT])
 
