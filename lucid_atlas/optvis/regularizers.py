@@ -62,11 +62,9 @@ def _fourier_blur(value: tf.Tensor, sigma: float) -> tf.Tensor:
 def gaussian_blur_every(every: int = 4, sigma: float = 0.5) -> ImageOp:
     """Blur the image with a Gaussian of width ``sigma`` pixels every ``every`` steps."""
     def op(v, g, step, space):
-        if space == "fourier":
-            blurred = _fourier_blur(v, sigma)
-        else:
-            blurred = gaussian_blur(v, sigma)
-        return tf.cond(tf.equal(step % every, 0), lambda: blurred, lambda: v)
+        blur = _fourier_blur if space == "fourier" else gaussian_blur
+        # the blur inside the branch: computed on the steps that use it only
+        return tf.cond(tf.equal(step % every, 0), lambda: blur(v, sigma), lambda: v)
     return ImageOp(f"blur(every={every}, sigma={sigma:g})", op)
 
 

@@ -106,7 +106,8 @@ class Step:
 
     The steps run inside one ``tf.while_loop``, so the host dispatches once per call instead of
     once per step (the loop stays on the device on GPUs). ``counter`` (int64 variable) counts the
-    steps taken; image i's random transforms at each step are seeded by ``(seed, counter,
+    steps taken: during step i (from 0) it reads i, so an objective may schedule by it (Lucid's
+    global step); image i's random transforms at each step are seeded by ``(seed, step number,
     image_ids[i])`` (int64 variables too), so a run is reproducible however it is cut into calls
     and an image's draws do not depend on the rest of its batch.
     """
@@ -133,22 +134,37 @@ class _OwnStepsTraceOnce(logging.Filter):
 tf.get_logger().addFilter(_OwnStepsTraceOnce())
 
 
+class _ModelTransform:
+    """The transform chain as one callable ``(images, seeds) -> model input``, with the resize a
+    fixed-size model needs fused in. An RGBA image is collapsed over random backgrounds before
+    the transforms, unless the chain collapses it itself (a transform marked ``collapses_alpha``,
+    such as :func:`transform.collapse_alpha_random`): then the transforms see RGBA, as Lucid's do."""
+
+    def __init__(self, model, image_shape, transforms):
+        chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
+        self.collapses_alpha = any(getattr(t, "collapses_alpha", False) for t in chain)
+        fixed = model.image_shape[:2] if model.info.get("fixed_input_size") else None
+        if fixed and (chain or tuple(image_shape[1:3]) != tuple(fixed)):
+            chain.append(transform_lib.resize_to(*fixed))
+        self._chain = transform_lib.compose(*chain)
+
+    def __call__(self, images: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
+        if not self.collapses_alpha:
+            images = to_model_rgb(images, rng.fold(seeds, 0))
+        return to_model_rgb(self._chain(images, rng.fold(seeds, 1)), rng.fold(seeds, 0))
+
+
 def _model_transform(model, param, transforms):
-    """The transform chain as one callable, with the resize a fixed-size model needs fused in."""
-    chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
+    """(the :class:`_ModelTransform` for ``transforms``, the param's static image shape)."""
     image_shape = param().shape  # params are small; this gives the static batch and size
-    fixed = model.image_shape[:2] if model.info.get("fixed_input_size") else None
-    if fixed and (chain or tuple(image_shape[1:3]) != tuple(fixed)):
-        h, w = fixed
-        chain.append(transform_lib.resize_to(h, w))
-    return transform_lib.compose(*chain), image_shape
+    return _ModelTransform(model, image_shape, transforms), image_shape
 
 
 def _forward(model, objective, images, transform, seeds, overrides=None, jit_compile: bool = False):
     """Each image's objective value [B] after the transforms drawn from per-image ``seeds`` [B, 2]."""
     layers = objective.model_layers(model)
     with transform_lib.xla_compatible(jit_compile):
-        x = transform(to_model_rgb(images, rng.fold(seeds, 0)), rng.fold(seeds, 1))
+        x = transform(images, seeds)
     acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
     return objective.per_image(Accessor(model, acts, images))
 
@@ -184,7 +200,8 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
         image_ids = tf.Variable(tf.range(image_shape[0], dtype=tf.int64), trainable=False)
 
     def one_step():
-        index = counter.assign_add(1)
+        # the counter reads the steps taken so far during the step, and advances at its end
+        index = counter.read_value() + 1
         seeds = rng.per_image(tf.stack([base, index]), image_ids)  # [B, 2]: each image's own draws
         images = param()
         value = _forward(model, objective, images, transform, seeds, overrides, jit_compile)
@@ -198,6 +215,8 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
             for op in image_ops:
                 new = op(new, -g, index, param.space)  # -g: the ascent direction, as in the paper
             var.assign(new)
+        with tf.control_dependencies([value]):
+            counter.assign_add(1)
         return value
 
     def run(n):
@@ -236,7 +255,10 @@ class Renderer:
 
     def __init__(self, model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
                  optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
-                 relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False):
+                 relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
+                 step_counter: tf.Variable | None = None):
+        """``step_counter``: an int64 variable to count the steps in (default: a new one), for
+        objectives that schedule by the step, such as Lucid's global step."""
         self.objective = as_objective(objective).validate(model)
         self._param_f = param_f or (lambda: param_lib.image(128))
         self.param = self._param_f()
@@ -251,7 +273,7 @@ class Renderer:
         self.optimizer = optimizer or _default_optimizer()
         self.optimizer.build(self.param.trainable_variables)
         self.relu_gradient_steps = relu_gradient_steps
-        counter = tf.Variable(0, dtype=tf.int64, trainable=False)
+        counter = step_counter if step_counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
         seed = tf.Variable(0, dtype=tf.int64, trainable=False)
         self.batch = int(self.param().shape[0])
         self._image_ids = tf.Variable(tf.range(self.batch, dtype=tf.int64), trainable=False)

@@ -377,6 +377,7 @@ def collapse_alpha_random(sd: float = 0.5) -> Transform:
         seeds = rng.batch_seeds(seed, tf.shape(rgb)[0])
         background = tf.clip_by_value(0.5 + sd * rng.normal(seeds, [1, 1, 3]), 0.0, 1.0)
         return a * rgb + (1 - a) * background
+    collapsed.collapses_alpha = True  # the renderer then leaves RGBA to the transforms before it
     return collapsed
 
 

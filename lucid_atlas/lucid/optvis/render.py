@@ -4,7 +4,10 @@ Lucid's meanings are kept: ``thresholds`` count from 0 (the image after step i +
 threshold i, so ``(0, 64)`` gives the images after steps 1 and 65), ``transforms`` that are not
 a list mean ``transform.standard_transforms``, the default optimizer is Adam(0.05), the
 redirected ReLU gradient is on for the first 17 steps (Lucid's ``global_step <= 16``), and
-``use_fixed_seed=True`` makes a run repeatable (here it truly is). TensorFlow 2 has no
+``use_fixed_seed=True`` makes a run repeatable (here it truly is), and the global step
+(``tf.compat.v1.train.get_or_create_global_step()``) counts the steps, so objectives scheduled
+by it change as they do in Lucid. An RGBA ``param_f`` reaches the transforms as RGBA when they
+collapse it themselves (``transform.collapse_alpha_random()``). TensorFlow 2 has no
 sessions: :func:`make_t_image` turns a param function into a callable that re-runs it with the
 same variables, and :func:`make_vis_T` returns an object whose ``T("vis_op")()`` takes a step.
 """
@@ -67,6 +70,12 @@ def make_t_image(param_f=None) -> our_param.Param:
 
     return our_param.Param(image, [v for v in made if v.trainable], getattr(param_f, "__name__", "param_f"),
                            None, "other")
+
+
+def global_step() -> tf.Variable:
+    """Lucid's global step, ``tf.compat.v1.train.get_or_create_global_step()``: the renders here count
+    their steps in it, so an objective that reads it during step i (from 0) gets i, as in Lucid."""
+    return tf.compat.v1.train.get_or_create_global_step()
 
 
 def make_transform_f(transforms):
@@ -165,7 +174,8 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     engine_transforms = make_transform_f(transforms)
     seed = 0 if use_fixed_seed else int(np.random.SeedSequence().entropy % (2 ** 31))
     renderer = ours.Renderer(model, objective, lambda: make_t_image(param_f), make_optimizer(optimizer),
-                             engine_transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0)
+                             engine_transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0,
+                             step_counter=global_step())
     steps = sorted({int(t) + 1 for t in thresholds})
     images: list[np.ndarray] = []
 
@@ -200,7 +210,8 @@ class VisT:
         self.objective = resolve(self.model, objective_f, self.t_image)
         self.transforms = make_transform_f(transforms)
         self.renderer = ours.Renderer(self.model, self.objective, lambda: self.t_image, make_optimizer(optimizer),
-                                      self.transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0)
+                                      self.transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0,
+                                      step_counter=global_step())
         self._seed = int(np.random.SeedSequence().entropy % (2 ** 31))
         self.renderer.restart(self._seed)  # keeps the image param_f made; draws transforms from this seed
 

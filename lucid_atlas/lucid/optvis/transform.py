@@ -84,7 +84,9 @@ def normalize_gradient(grad_scales=None):
 def compose(transforms):
     """One transform applying ``transforms`` (a list) in order."""
     engines = [as_engine(t) for t in transforms]
-    return LucidTransform(ours.compose(*engines), "compose")
+    composed = ours.compose(*engines)
+    composed.collapses_alpha = any(getattr(e, "collapses_alpha", False) for e in engines)
+    return LucidTransform(composed, "compose")
 
 
 def collapse_alpha_random(sd=0.5):
@@ -93,6 +95,7 @@ def collapse_alpha_random(sd=0.5):
         rgb, a = images[..., :3], images[..., 3:4]
         background = param.random.image_sample(rgb.shape, sd=sd)
         return a * rgb + (1 - a) * background
+    collapsed.collapses_alpha = True  # the renderer leaves RGBA images to the transforms
     return LucidTransform(collapsed, "collapse_alpha_random")
 
 
