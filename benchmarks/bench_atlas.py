@@ -2,7 +2,11 @@
 
 * collection images/s vs the bare batched forward of the same model on the same images
   (both decode the JPEGs; the bare run only computes logits);
-* icon rendering image-steps/s at batch 1, 8 and 32 (same icon size and transforms).
+* icon rendering image-steps/s at batch 1, 8 and 32 (same icon size and transforms);
+* ``--profile``: where an icon step's time goes (batch 32, 80 px, the default icons): the model's
+  forward and backward to the layer, the parameterization, the transforms, the objective and its
+  penalties, the optimizer and image operators, host work between chunks; and the icon path's
+  image-steps/s against the bare batched forward+backward at the same batch and input size.
 
 Stage times of a full atlas are in the ``stage_seconds`` of ``lucid-atlas atlas --json``.
 
@@ -14,6 +18,7 @@ Uses ``../shared/imagenet-samples`` (or ``--images``). Prints a JSON line last w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -31,6 +36,7 @@ from lucid_atlas import models  # noqa: E402
 from lucid_atlas.atlas import collect  # noqa: E402
 from lucid_atlas.atlas.render import IconJob, IconRenderer, IconSettings  # noqa: E402
 from lucid_atlas.io.images import iter_batches, resolve_paths  # noqa: E402
+from lucid_atlas.optvis import param as param_lib, rng, transform  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_IMAGES = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "imagenet-samples")
@@ -85,6 +91,83 @@ def render_rate(model, layer: str, batch: int, size: int, steps: int) -> float:
     return batch * steps / max(1e-9, long - short)
 
 
+def _seconds_per_call(fn, calls: int) -> float:
+    """Mean wall seconds of ``fn()`` after two warm-up calls (tracing)."""
+    fn(), fn()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def _gradient_time(fn, variables, calls: int) -> float:
+    """Seconds of one forward+backward of ``sum(fn()²)`` with respect to ``variables`` (compiled)."""
+    @tf.function
+    def run():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(tf.cast(fn(), tf.float32)))
+        return tape.gradient(loss, variables)
+    return _seconds_per_call(run, calls)
+
+
+def _icon_job_time(model, layer: str, settings: IconSettings, steps: int) -> tuple[float, float]:
+    """(seconds per step of the compiled render alone, seconds per step of a whole icon job) for
+    ``settings``: the job's extra is host work (restart, images to PNGs)."""
+    rng_ = np.random.default_rng(0)
+    depth = model.layer(layer).depth
+    cells = tuple((0, i, rng_.normal(size=depth).astype(np.float32)) for i in range(settings.batch))
+    renderer = IconRenderer()
+    folder = tempfile.mkdtemp()
+    try:
+        job = lambda k, n: IconJob(k, layer, cells, folder, dataclasses.replace(settings, steps=n), None)  # noqa: E731
+        renderer(model, job(0, steps))  # traces
+        compiled, _ = renderer._renderer(model, job(0, steps), settings.batch)
+        compiled.restart(0)
+        compiled.step(compiled.relu_gradient_steps)
+        step = _seconds_per_call(lambda: compiled.step(16), 3) / 16
+        start = time.perf_counter()
+        renderer(model, job(1, steps))
+        whole = (time.perf_counter() - start) / steps
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return step, whole
+
+
+def profile_icon_step(model, layer: str, settings: IconSettings, steps: int = 64, calls: int = 8) -> dict:
+    """Where one icon step's time goes, in ms per step for the whole batch (see module docstring)."""
+    b, size = settings.batch, settings.size
+    seeds = rng.per_image(tf.constant([0, 5], tf.int64), tf.range(b, dtype=tf.int64))
+    chain = transform.compose(*settings.transform_list())
+    p = param_lib.image(size, batch=b, decay_power=settings.decay_power, alpha=bool(settings.alpha))
+    rgb = tf.Variable(tf.random.uniform([b, size, size, 3]))
+    model_in = tf.Variable(tf.random.uniform(chain(rgb, seeds).shape))
+    at_icon = tf.Variable(tf.random.uniform([b, size, size, 3]))
+    acts = lambda x: model.activations(x, [layer])[layer]  # noqa: E731
+    parts = {
+        "model forward+backward (at the transformed size)": _gradient_time(lambda: acts(model_in), [model_in], calls),
+        "parameterization (Fourier, decorrelation, sigmoid)": _gradient_time(p, p.trainable_variables, calls),
+        "transforms and warps": _gradient_time(lambda: chain(rgb, seeds), [rgb], calls),
+    }
+    step, job = _icon_job_time(model, layer, settings, steps)
+    no_penalties, _ = _icon_job_time(model, layer, dataclasses.replace(settings, boundary=0.0, alpha=0.0), steps)
+    no_ops, _ = _icon_job_time(model, layer, dataclasses.replace(settings, blur=0.0), steps)
+    parts["border and opacity penalties"] = step - no_penalties
+    parts["image operators (blur)"] = step - no_ops
+    parts["objective, optimizer and the rest"] = step - sum(parts.values())
+    parts["host work between chunks (restart, PNGs)"] = job - step
+    bare_icon = _gradient_time(lambda: acts(at_icon), [at_icon], calls)
+    ms = {k: round(1e3 * v, 2) for k, v in parts.items()}
+    return {
+        "batch": b, "size": size, "model_input": list(model_in.shape[1:3]), "ms_per_step": ms,
+        "share_of_step": {k: round(v / job, 3) for k, v in parts.items()},
+        "icon_image_steps_per_s": round(b / job, 1),
+        "bare_image_steps_per_s": round(b / parts["model forward+backward (at the transformed size)"], 1),
+        "bare_at_icon_size_image_steps_per_s": round(b / bare_icon, 1),
+        "icon_vs_bare": round(parts["model forward+backward (at the transformed size)"] / job, 3),
+        "icon_vs_bare_at_icon_size": round(bare_icon / job, 3),
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default=DEFAULT_IMAGES)
@@ -94,10 +177,17 @@ def main(argv=None) -> int:
     parser.add_argument("--positions", type=int, default=16)
     parser.add_argument("--icon-size", type=int, default=80)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--profile", action="store_true", help="only the icon step's profile (batch 32, default icons)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    paths = resolve_paths(args.images)[: args.n_images]
     model = models.load("efficientnet_lite0")
+    if args.profile:
+        out = profile_icon_step(model, args.layer, IconSettings(size=args.icon_size, batch=args.batch))
+        for k, v in out["ms_per_step"].items():
+            print(f"{k:52s} {v:8.1f} ms  {100 * out['share_of_step'][k]:5.1f} %", file=sys.stderr)
+        print(json.dumps(out) if args.json else json.dumps(out, indent=2))
+        return 0
+    paths = resolve_paths(args.images)[: args.n_images]
     bare_forward_rate(model, paths[: args.batch], args.batch)  # warm-up
     bare = bare_forward_rate(model, paths, args.batch)
     collection_rate(model, args.layer, paths[: args.batch + 1], args.batch, args.positions)  # warm-up
