@@ -170,20 +170,21 @@ def _forward(model, objective, images, transform, seeds, overrides=None, jit_com
 
 
 def objective_values(model, objective: ObjectiveLike, param, transforms=(), seed: int = 0,
-                     step: int = 0) -> np.ndarray:
+                     step: int = 0, shared_draws: bool = False) -> np.ndarray:
     """Each image's objective value [B] for the param's current images (no optimization).
 
     The transforms draw as a render's step ``step`` would under ``seed`` (default: none drawn)."""
     objective = as_objective(objective).validate(model)
     transform, image_shape = _model_transform(model, param, transforms)
-    ids = tf.range(image_shape[0], dtype=tf.int64)
+    ids = tf.zeros([image_shape[0]], tf.int64) if shared_draws else tf.range(image_shape[0], dtype=tf.int64)
     seeds = rng.per_image(tf.constant([int(seed) % (2 ** 31), int(step)], tf.int64), ids)
     return _forward(model, objective, param(), transform, seeds).numpy()
 
 
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
-              counter: tf.Variable | None = None, image_ids: tf.Variable | None = None) -> Step:
+              counter: tf.Variable | None = None, image_ids: tf.Variable | None = None,
+              shared_draws: bool = False) -> Step:
     """A compiled optimization :class:`Step`: param → transforms → model → objective → Adam.
 
     ``transforms`` is a list of transforms or one callable; for models with a fixed input size
@@ -202,7 +203,9 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
     def one_step():
         # the counter reads the steps taken so far during the step, and advances at its end
         index = counter.read_value() + 1
-        seeds = rng.per_image(tf.stack([base, index]), image_ids)  # [B, 2]: each image's own draws
+        # [B, 2]: each image's own draws, or (shared_draws) one draw for the whole batch, as Lucid
+        ids = tf.zeros_like(image_ids) if shared_draws else image_ids
+        seeds = rng.per_image(tf.stack([base, index]), ids)
         images = param()
         value = _forward(model, objective, images, transform, seeds, overrides, jit_compile)
         # the sum, not the mean: each image's gradient is its own, whatever the batch size
@@ -256,9 +259,11 @@ class Renderer:
     def __init__(self, model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
                  optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
                  relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
-                 step_counter: tf.Variable | None = None):
+                 step_counter: tf.Variable | None = None, shared_draws: bool = False):
         """``step_counter``: an int64 variable to count the steps in (default: a new one), for
-        objectives that schedule by the step, such as Lucid's global step."""
+        objectives that schedule by the step, such as Lucid's global step. ``shared_draws``: every
+        image of the batch gets the same random transforms at a step (Lucid's way, which keeps
+        stacked images aligned, as style transfer needs); by default each image draws its own."""
         self.objective = as_objective(objective).validate(model)
         self._param_f = param_f or (lambda: param_lib.image(128))
         self.param = self._param_f()
@@ -278,7 +283,7 @@ class Renderer:
         self.batch = int(self.param().shape[0])
         self._image_ids = tf.Variable(tf.range(self.batch, dtype=tf.int64), trainable=False)
         options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=seed, counter=counter,
-                       image_ids=self._image_ids)
+                       image_ids=self._image_ids, shared_draws=shared_draws)
         self._plain = make_step(model, self.objective, self.param, self.optimizer, transforms,
                                 redirect_relu=False, **options)
         self._redirected = (make_step(model, self.objective, self.param, self.optimizer, transforms,

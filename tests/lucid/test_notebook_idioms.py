@@ -102,3 +102,24 @@ def test_lucids_alpha_recipe_leaves_a_transparent_border(lite0):
                              alpha[:, band:-band, :band].ravel(), alpha[:, band:-band, -band:].ravel()])
     centre = alpha[:, 27:83, 27:83]
     assert border.mean() <= 0.5 * centre.mean()
+
+
+def test_stacked_images_share_each_steps_transforms(lite0):
+    """Style transfer stacks the rendered image with the content image and compares them position by
+    position: as in Lucid, the batch shares each step's jitter, scale and angle."""
+    gap = tf.Variable(-1.0)
+
+    def stacked():
+        image = param.image(48)[0]
+        return tf.stack([image, image])
+
+    @objectives.wrap_objective()
+    def same_as_its_copy():
+        def inner(T):
+            acts = T(LAYER)
+            gap.assign(tf.reduce_max(tf.abs(acts[0] - acts[1])))
+            return tf.reduce_mean(acts[0])
+        return inner
+
+    render.render_vis(lite0, same_as_its_copy(), stacked, thresholds=(3,), verbose=False)
+    assert float(gap.numpy()) == 0.0

@@ -4,7 +4,8 @@ Lucid's meanings are kept: ``thresholds`` count from 0 (the image after step i +
 threshold i, so ``(0, 64)`` gives the images after steps 1 and 65), ``transforms`` that are not
 a list mean ``transform.standard_transforms``, the default optimizer is Adam(0.05), the
 redirected ReLU gradient is on for the first 17 steps (Lucid's ``global_step <= 16``), and
-``use_fixed_seed=True`` makes a run repeatable (here it truly is), and the global step
+``use_fixed_seed=True`` makes a run repeatable (here it truly is), the images of a batch share
+each step's random transforms (so stacked images stay aligned), and the global step
 (``tf.compat.v1.train.get_or_create_global_step()``) counts the steps, so objectives scheduled
 by it change as they do in Lucid. An RGBA ``param_f`` reaches the transforms as RGBA when they
 collapse it themselves (``transform.collapse_alpha_random()``). TensorFlow 2 has no
@@ -175,7 +176,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     seed = 0 if use_fixed_seed else int(np.random.SeedSequence().entropy % (2 ** 31))
     renderer = ours.Renderer(model, objective, lambda: make_t_image(param_f), make_optimizer(optimizer),
                              engine_transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0,
-                             step_counter=global_step())
+                             step_counter=global_step(), shared_draws=True)
     steps = sorted({int(t) + 1 for t in thresholds})
     images: list[np.ndarray] = []
 
@@ -183,7 +184,8 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
         images.append(batch)
         if verbose:
             def value(o):
-                return float(ours.objective_values(model, o, renderer.param, engine_transforms, seed, step)[0])
+                return float(ours.objective_values(model, o, renderer.param, engine_transforms, seed, step,
+                                                   shared_draws=True)[0])
             _report(step - 1, batch, value(objective), [(o.description, value(o)) for o in watched], verbose)
 
     try:
@@ -211,7 +213,7 @@ class VisT:
         self.transforms = make_transform_f(transforms)
         self.renderer = ours.Renderer(self.model, self.objective, lambda: self.t_image, make_optimizer(optimizer),
                                       self.transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0,
-                                      step_counter=global_step())
+                                      step_counter=global_step(), shared_draws=True)
         self._seed = int(np.random.SeedSequence().entropy % (2 ** 31))
         self.renderer.restart(self._seed)  # keeps the image param_f made; draws transforms from this seed
 
@@ -224,7 +226,7 @@ class VisT:
             return self.vis_op
         if name == "loss":
             return float(ours.objective_values(self.model, self.objective, self.t_image, self.transforms,
-                                               self._seed, self.renderer.steps_taken)[0])
+                                               self._seed, self.renderer.steps_taken, shared_draws=True)[0])
         if name == "input":
             return self.t_image().numpy()
         if name == "global_step":

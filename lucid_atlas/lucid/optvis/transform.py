@@ -2,10 +2,10 @@
 
 Each transform is a one-argument callable, as in Lucid, and carries our engine's transform
 (``.engine``, ``(images, seed) -> images``) which ``render_vis`` uses, so the draws are
-reproducible and consecutive geometric transforms fuse into one warp. Called directly, a
-transform draws fresh random numbers. Differences from Lucid: each image of a batch draws its
-own jitter, scale and angle (Lucid draws one per batch), and ``random_scale`` keeps the
-batch's size at the median factor (cropping or padding with the fill).
+reproducible and consecutive geometric transforms fuse into one warp; there, as in Lucid, the
+images of a batch share each step's draws. Called directly, a transform draws fresh random
+numbers for each image. Difference from Lucid: ``random_scale`` keeps the batch's size at the
+median factor (cropping or padding with the fill).
 """
 
 from __future__ import annotations
