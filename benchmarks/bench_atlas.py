@@ -2,8 +2,8 @@
 
 * collection images/s vs the bare batched forward of the same model on the same images
   (both decode the JPEGs; the bare run only computes logits);
-* icon rendering image-steps/s at batch 1, 8 and 32 (same icon size and transforms);
-* ``--profile``: where an icon step's time goes (batch 32, 80 px, the default icons): the model's
+* icon rendering image-steps/s at batch 1, 8, 32 and 64 (same icon size and transforms);
+* ``--profile``: where an icon step's time goes (80 px, the default icons and batch): the model's
   forward and backward to the layer, the parameterization, the transforms, the objective and its
   penalties, the optimizer and image operators, host work between chunks; and the icon path's
   image-steps/s against the bare batched forward+backward at the same batch and input size.
@@ -110,31 +110,59 @@ def _gradient_time(fn, variables, calls: int) -> float:
     return _seconds_per_call(run, calls)
 
 
-def _icon_job_time(model, layer: str, settings: IconSettings, steps: int) -> tuple[float, float]:
-    """(seconds per step of the compiled render alone, seconds per step of a whole icon job) for
-    ``settings``: the job's extra is host work (restart, images to PNGs)."""
-    rng_ = np.random.default_rng(0)
-    depth = model.layer(layer).depth
-    cells = tuple((0, i, rng_.normal(size=depth).astype(np.float32)) for i in range(settings.batch))
-    renderer = IconRenderer()
-    folder = tempfile.mkdtemp()
-    try:
-        job = lambda k, n: IconJob(k, layer, cells, folder, dataclasses.replace(settings, steps=n), None)  # noqa: E731
-        renderer(model, job(0, steps))  # traces
-        compiled, _ = renderer._renderer(model, job(0, steps), settings.batch)
-        compiled.restart(0)
-        compiled.step(compiled.relu_gradient_steps)
-        step = _seconds_per_call(lambda: compiled.step(16), 3) / 16
+class _IconStepTimer:
+    """A compiled icon render for ``settings`` that times its plain steps, its redirected-ReLU
+    steps, and the host work of a whole icon job beyond its steps (restart, PNGs)."""
+
+    def __init__(self, model, layer: str, settings: IconSettings, job_steps: int):
+        depth = model.layer(layer).depth
+        rng_ = np.random.default_rng(0)
+        self.cells = tuple((0, i, rng_.normal(size=depth).astype(np.float32)) for i in range(settings.batch))
+        self.model, self.layer, self.job_steps = model, layer, job_steps
+        self.settings = dataclasses.replace(settings, steps=job_steps)
+        self.renderer = IconRenderer()
+        self.folder = tempfile.mkdtemp()
+        self.renderer(model, self._job(0))  # traces both steps
+        self.compiled, _ = self.renderer._renderer(model, self._job(0), settings.batch)
+        self.compiled.restart(0)
+        self.compiled.step(self.compiled.relu_gradient_steps)
+
+    def _job(self, k: int) -> IconJob:
+        return IconJob(k, self.layer, self.cells, self.folder, self.settings, None)
+
+    def plain(self, steps: int = 16) -> float:
+        """Seconds per plain step (the renderer continues from where it is)."""
         start = time.perf_counter()
-        renderer(model, job(1, steps))
-        whole = (time.perf_counter() - start) / steps
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return step, whole
+        self.compiled.step(steps)
+        return (time.perf_counter() - start) / steps
+
+    def job(self) -> dict:
+        """Seconds of a redirected step, and the host work of one whole job."""
+        k = self.compiled.relu_gradient_steps
+        self.compiled.restart(1)
+        start = time.perf_counter()
+        self.compiled.step(k)
+        redirected = (time.perf_counter() - start) / k
+        plain = self.plain()
+        start = time.perf_counter()
+        self.renderer(self.model, self._job(1 + int(start)))
+        whole = time.perf_counter() - start
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return {"redirected": redirected, "redirected_steps": k,
+                "host": whole - k * redirected - (self.job_steps - k) * plain}
 
 
-def profile_icon_step(model, layer: str, settings: IconSettings, steps: int = 64, calls: int = 8) -> dict:
-    """Where one icon step's time goes, in ms per step for the whole batch (see module docstring)."""
+MODEL_PART = "model forward+backward to the layer"
+
+
+def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int = 64, calls: int = 8,
+                      rounds: int = 5) -> dict:
+    """Where an icon step's time goes, in ms per step of a whole ``settings.steps``-step icon job
+    (the batch together): the compiled step and the model's share of it, the redirected-ReLU steps
+    and the host work spread over the job; the other parts timed alone (forward+backward of each),
+    transparency (or the border penalty) and the image operators as the difference they make to
+    the compiled step (variants timed in turns, fastest of ``rounds`` turns, so a slow spell hits
+    none)."""
     b, size = settings.batch, settings.size
     seeds = rng.per_image(tf.constant([0, 5], tf.int64), tf.range(b, dtype=tf.int64))
     chain = transform.compose(*settings.transform_list())
@@ -143,28 +171,47 @@ def profile_icon_step(model, layer: str, settings: IconSettings, steps: int = 64
     model_in = tf.Variable(tf.random.uniform(chain(rgb, seeds).shape))
     at_icon = tf.Variable(tf.random.uniform([b, size, size, 3]))
     acts = lambda x: model.activations(x, [layer])[layer]  # noqa: E731
-    parts = {
-        "model forward+backward (at the transformed size)": _gradient_time(lambda: acts(model_in), [model_in], calls),
+    penalty = "transparency (RGBA image, background, opacity penalty)" if settings.alpha else "border penalty"
+    timers = {
+        "full": _IconStepTimer(model, layer, settings, job_steps),
+        penalty: _IconStepTimer(model, layer, dataclasses.replace(settings, boundary=0.0, alpha=0.0), job_steps),
+        "image operators (blur every 4 steps)": _IconStepTimer(model, layer, dataclasses.replace(settings, blur=0.0),
+                                                               job_steps),
+    }
+    fastest = {name: min(timer.plain() for _ in range(rounds)) for name, timer in timers.items()}
+    for _ in range(rounds - 1):  # in turns: each round times every variant once
+        for name, timer in timers.items():
+            fastest[name] = min(fastest[name], timer.plain())
+    step = fastest.pop("full")
+    model_alone = _gradient_time(lambda: acts(model_in), [model_in], calls)
+    job = timers["full"].job()
+    n, k = settings.steps, job["redirected_steps"]
+    per_step = {
+        "compiled step": step,
+        f"  of which {MODEL_PART} (timed alone)": model_alone,
+        "  of which everything else (step − model)": step - model_alone,
+        f"redirected ReLU gradient (first {k} steps, spread over {n})": k * (job["redirected"] - step) / n,
+        f"host work between chunks (restart, PNGs; spread over {n})": max(0.0, job["host"]) / n,
+    }
+    total = step + sum(list(per_step.values())[3:])
+    # the other parts, each timed alone (forward+backward) or as the difference it makes to the step;
+    # in the step they partly run in parallel with the model on 2 cores, so they do not add up
+    alone = {
         "parameterization (Fourier, decorrelation, sigmoid)": _gradient_time(p, p.trainable_variables, calls),
         "transforms and warps": _gradient_time(lambda: chain(rgb, seeds), [rgb], calls),
+        **{name: step - t for name, t in fastest.items()},
     }
-    step, job = _icon_job_time(model, layer, settings, steps)
-    no_penalties, _ = _icon_job_time(model, layer, dataclasses.replace(settings, boundary=0.0, alpha=0.0), steps)
-    no_ops, _ = _icon_job_time(model, layer, dataclasses.replace(settings, blur=0.0), steps)
-    parts["border and opacity penalties"] = step - no_penalties
-    parts["image operators (blur)"] = step - no_ops
-    parts["objective, optimizer and the rest"] = step - sum(parts.values())
-    parts["host work between chunks (restart, PNGs)"] = job - step
     bare_icon = _gradient_time(lambda: acts(at_icon), [at_icon], calls)
-    ms = {k: round(1e3 * v, 2) for k, v in parts.items()}
     return {
-        "batch": b, "size": size, "model_input": list(model_in.shape[1:3]), "ms_per_step": ms,
-        "share_of_step": {k: round(v / job, 3) for k, v in parts.items()},
-        "icon_image_steps_per_s": round(b / job, 1),
-        "bare_image_steps_per_s": round(b / parts["model forward+backward (at the transformed size)"], 1),
+        "batch": b, "size": size, "model_input": list(model_in.shape[1:3]), "steps": n,
+        "ms_per_step": {key: round(1e3 * v, 2) for key, v in per_step.items()},
+        "share_of_step": {key: round(v / total, 3) for key, v in per_step.items()},
+        "parts_ms": {key: round(1e3 * v, 2) for key, v in alone.items()},
+        "icon_image_steps_per_s": round(b / total, 1),
+        "bare_image_steps_per_s": round(b / model_alone, 1),
         "bare_at_icon_size_image_steps_per_s": round(b / bare_icon, 1),
-        "icon_vs_bare": round(parts["model forward+backward (at the transformed size)"] / job, 3),
-        "icon_vs_bare_at_icon_size": round(bare_icon / job, 3),
+        "icon_vs_bare": round(model_alone / total, 3),
+        "icon_vs_bare_at_icon_size": round(bare_icon / total, 3),
     }
 
 
@@ -173,18 +220,24 @@ def main(argv=None) -> int:
     parser.add_argument("--images", default=DEFAULT_IMAGES)
     parser.add_argument("--n-images", type=int, default=200)
     parser.add_argument("--layer", default="block12_expanded")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=32, help="collection batch")
+    parser.add_argument("--icon-batch", type=int, default=IconSettings().batch, help="icon batch for --profile")
     parser.add_argument("--positions", type=int, default=16)
     parser.add_argument("--icon-size", type=int, default=80)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--profile", action="store_true", help="only the icon step's profile (batch 32, default icons)")
+    parser.add_argument("--profile", action="store_true", help="only the icon step's profile (default icons, --icon-batch)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     model = models.load("efficientnet_lite0")
     if args.profile:
-        out = profile_icon_step(model, args.layer, IconSettings(size=args.icon_size, batch=args.batch))
+        out = profile_icon_step(model, args.layer, IconSettings(size=args.icon_size, batch=args.icon_batch))
         for k, v in out["ms_per_step"].items():
-            print(f"{k:52s} {v:8.1f} ms  {100 * out['share_of_step'][k]:5.1f} %", file=sys.stderr)
+            print(f"{k:64s} {v:8.1f} ms  {100 * out['share_of_step'][k]:5.1f} %", file=sys.stderr)
+        for k, v in out["parts_ms"].items():
+            print(f"  part (alone or by difference): {k:48s} {v:8.1f} ms", file=sys.stderr)
+        print(f"icon path {out['icon_image_steps_per_s']} image-steps/s = {out['icon_vs_bare']}x the bare "
+              f"forward+backward at the model's input size {out['model_input']}, "
+              f"{out['icon_vs_bare_at_icon_size']}x at the icon's size", file=sys.stderr)
         print(json.dumps(out) if args.json else json.dumps(out, indent=2))
         return 0
     paths = resolve_paths(args.images)[: args.n_images]
@@ -196,7 +249,7 @@ def main(argv=None) -> int:
            "collection_images_per_s": round(coll, 2), "bare_forward_images_per_s": round(bare, 2),
            "collection_vs_bare": round(coll / bare, 3), "render_image_steps_per_s": {}}
     print(f"collection {coll:.1f} img/s vs bare forward {bare:.1f} img/s ({coll / bare:.2f}x)", file=sys.stderr)
-    for batch in (1, 8, 32):
+    for batch in (1, 8, 32, 64):
         rate = render_rate(model, args.layer, batch, args.icon_size, args.steps)
         out["render_image_steps_per_s"][str(batch)] = round(rate, 2)
         print(f"render batch {batch}: {rate:.1f} image-steps/s", file=sys.stderr)

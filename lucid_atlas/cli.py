@@ -647,10 +647,12 @@ def _class_args(p: argparse.ArgumentParser, out: str, grid: int, pooled: bool = 
 
 
 def _icon_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--icons", choices=["default", "vivid", "notebook", "published"], default="default",
-                   help="icon recipe: default (calm, centred icons on gray that read as a map), vivid (filled "
-                   "edge to edge, the default until now), notebook (the Activation Atlas notebook's), published "
-                   "(Lucid's recipe that rendered the published atlases: 80 px, 1024 steps, 4 tries)")
+    p.add_argument("--icons", choices=["default", "calm_opaque", "vivid", "notebook", "published"], default="default",
+                   help="icon recipe: default (calm, centred objects with transparent surroundings, shown on gray: "
+                   "they read as a map), calm_opaque (opaque, kept plain toward the corners by Lucid's border "
+                   "penalty), vivid (filled edge to edge, the first default), notebook (the Activation Atlas "
+                   "notebook's), published (Lucid's recipe that rendered the published atlases: 80 px, 1024 steps, "
+                   "4 tries)")
     p.add_argument("--icon-size", type=int, help="icon side in pixels (overrides the preset)")
     p.add_argument("--steps", type=int, help="render steps per icon (overrides the preset)")
     p.add_argument("--tries", type=int, help="renders per icon, the best kept (overrides the preset)")

@@ -42,9 +42,11 @@ ICON_OBJECTIVES = ("cossim", "recipe")
 # icon is a function of its direction: equal directions give equal icons, near ones near icons)
 ICON_SEEDINGS = ("cell", "direction")
 # named icon recipes: the fields each sets on top of IconSettings' defaults
-OPAQUE = dict(seeding="cell", boundary=0.0, blur=0.0, whitening_ridge=layout.WHITENING_EPSILON)
+OPAQUE = dict(seeding="cell", boundary=0.0, blur=0.0, whitening_ridge=layout.WHITENING_EPSILON, alpha=0.0)
 ICON_PRESETS = {
     "default": {},
+    # the default before transparent icons: opaque, kept plain toward the corners by the border penalty
+    "calm_opaque": dict(boundary=50.0, alpha=0.0),
     # the default until the calm icons: vivid, filled edge to edge, the judge's favourite on Lite0
     "vivid": dict(OPAQUE),
     "notebook": dict(OPAQUE, size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook", decay_power=1.0),
@@ -79,13 +81,13 @@ class IconSettings:
     seed: int = 0
     transforms: str = "wide"
     objective: str = "cossim"
-    boundary: float = 50.0
+    boundary: float = 0.0
     boundary_width: int = 0
     learning_rate: float = 0.05
     decay_power: float = 1.25
     seeding: str = "direction"
     boundary_centre: float = 0.1
-    alpha: float = 0.0
+    alpha: float = 1.5
     blur: float = 0.35
     whitening_ridge: float = 1.0
 

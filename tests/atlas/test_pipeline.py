@@ -8,6 +8,7 @@ import os
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from lucid_atlas.atlas import assemble, grid
@@ -190,7 +191,7 @@ def test_the_border_penalty_keeps_its_weight_whatever_the_objective_scale(tiny_m
     from lucid_atlas.optvis import objectives, param, render
 
     d = np.random.default_rng(4).normal(size=(2, 6)).astype(np.float32)
-    icons = IconSettings(size=24, steps=24, boundary=5.0, boundary_width=4)
+    icons = IconSettings.preset("calm_opaque", size=24, steps=24, boundary=5.0, boundary_width=4)
     images = {}
     for scale in (1.0, 100.0):
         obj = icons.objective_for("feat", d * scale, None)
@@ -232,13 +233,15 @@ def test_near_directions_give_near_icons_and_shuffling_them_loses_the_map(tiny_m
     assert likeness(shuffled) < 0.5 * likeness(mapped), (likeness(mapped), likeness(shuffled))
 
 
-def test_calm_icons_keep_their_border_plain_and_their_grain_low(tiny_model, tmp_path):
-    """The default's radial border penalty and blur: the border is nearer gray than the centre, and
-    the icons have less fine grain than the vivid preset's; both still raise their objective."""
+@pytest.mark.parametrize("preset", ["default", "calm_opaque"])
+def test_calm_icons_keep_their_border_plain_and_their_grain_low(tiny_model, tmp_path, preset):
+    """The default (transparent surroundings, blur) and calm_opaque (radial border penalty, blur): the
+    border is nearer gray than the centre, and the icons have less fine grain than the vivid preset's;
+    both still raise their objective."""
     from lucid_atlas.optvis import render
 
     cells = _cells()
-    calm = IconSettings(size=32, steps=48, batch=8)
+    calm = IconSettings.preset(preset, size=32, steps=48, batch=8)
     vivid = IconSettings.preset("vivid", size=32, steps=48, batch=8)
     images = {}
     for name, icons in (("calm", calm), ("vivid", vivid)):
@@ -256,7 +259,8 @@ def test_calm_icons_keep_their_border_plain_and_their_grain_low(tiny_model, tmp_
     d = np.stack([c.direction for c in cells])
     obj = calm.objective_for("feat", d, None)
     from lucid_atlas.optvis import param
-    result = render.render(tiny_model, obj, lambda: param.image(32, batch=len(d), decay_power=calm.decay_power),
+    result = render.render(tiny_model, obj, lambda: param.image(32, batch=len(d), decay_power=calm.decay_power,
+                                                                alpha=bool(calm.alpha)),
                            transforms=calm.transform_list(), thresholds=(1, 48), seed=0, progress=False,
                            image_ops=calm.image_ops())
     assert result.values[-1].mean() > result.values[0].mean()
