@@ -256,7 +256,7 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
     from lucid_atlas.atlas.render import IconSettings
 
     model = models.load(args.model)
-    layer = args.layer or model.info.get("atlas_layer") or model.layer_names[len(model.layer_names) * 2 // 3]
+    layer = args.layer or default_atlas_layer(model)
     grids = tuple(int(g) for g in str(args.grid).split(","))
     settings = AtlasSettings(layer=layer, grids=grids, positions=args.positions, mode=args.mode,
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
@@ -288,6 +288,11 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                    f"{summary['seconds']}s. Explore it: lucid-atlas view {args.out}")
 
 
+def default_atlas_layer(model) -> str:
+    """The layer atlases use when none is named: the model's own choice, else two thirds deep."""
+    return model.info.get("atlas_layer") or model.layer_names[len(model.layer_names) * 2 // 3]
+
+
 def _icon_settings(args: argparse.Namespace):
     """The ``--icons`` preset with any of --icon-size/--steps/--tries/--batch given on top."""
     from lucid_atlas.atlas.render import IconSettings
@@ -301,7 +306,7 @@ def _icon_settings(args: argparse.Namespace):
 def _class_settings(args: argparse.Namespace, model, grid: int):
     from lucid_atlas.atlas.classes import ClassAtlasSettings
 
-    layer = args.layer or model.info.get("atlas_layer") or model.layer_names[len(model.layer_names) * 2 // 3]
+    layer = args.layer or default_atlas_layer(model)
     settings = ClassAtlasSettings(layer=layer, positions=args.positions, top_k=args.top_k, method=args.layout,
                                   grid=args.grid or grid, min_count=args.min_count, seed=args.seed,
                                   candidates=getattr(args, "candidates", 4))
@@ -682,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = args.func(args)
     except (ModelError, DownloadError, FileNotFoundError, ImageReadError, ValueError, ImportError) as exc:
-        message = str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)
+        message = str(exc)
         print(f"lucid-atlas {args.command}: error: {message}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": message}))
