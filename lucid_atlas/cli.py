@@ -230,9 +230,11 @@ def cmd_zoom_video(args: argparse.Namespace) -> dict:
                 else gallery.spread_channels(model.layer(layer).depth, 3, args.seed))
     for ch in channels:
         model.check_channel(layer, ch)
-    clip = progressive.zoom_video(model, layer, channels, args.start_size, args.octaves, args.scale,
-                                  args.octave_steps, args.size, args.frames, args.zoom, args.steps_per_frame,
-                                  args.frames_per_channel, args.seed, progress=not args.no_progress)
+    clip = progressive.zoom_video(model, layer, channels, start_size=args.start_size, octaves=args.octaves,
+                                  scale=args.scale, octave_steps=args.octave_steps, size=args.size,
+                                  frames=args.frames, zoom=args.zoom, steps_per_frame=args.steps_per_frame,
+                                  frames_per_channel=args.frames_per_channel, seed=args.seed,
+                                  progress=not args.no_progress)
     outputs = {"octaves": sheets.save_contact_sheet(clip.octaves, os.path.join(args.out, "octaves.png"),
                                                     captions=[f"{o.shape[0]}px" for o in clip.octaves],
                                                     title=f"progressive up-scaling, {layer}:{channels[0]}"),

@@ -79,6 +79,19 @@ def test_layer_sheet_writes_labelled_sheet(capsys, lite0, tmp_path):
     assert Image.open(summary["sheet"]).size[0] > 64
 
 
+@pytest.mark.slow
+def test_zoom_video_grows_then_zooms_through_the_channels(capsys, lite0, tmp_path):
+    assert cli.main(["zoom-video", "--channels", "1,2", "--start-size", "32", "--octaves", "2", "--octave-steps", "4",
+                     "--size", "32", "--frames", "4", "--steps-per-frame", "1", "--frames-per-channel", "2",
+                     "--out", str(tmp_path), "--json", "--no-progress"]) == 0
+    summary = _last_json(capsys)
+    assert summary["channels"] == [1, 2] and summary["frames"] == 4
+    from PIL import Image
+    with Image.open(summary["gif"]) as gif:
+        assert gif.n_frames == 4 and gif.size == (32, 32)
+    assert Image.open(summary["octaves"]).size[0] > 32
+
+
 def test_atlas_command_on_embedded_images(capsys, lite0, tmp_path):
     assert cli.main(["atlas", "--grid", "3", "--positions", "4", "--min-count", "1", "--n-neighbors", "10",
                      "--icon-size", "24", "--steps", "2", "--batch", "8", "--out", str(tmp_path),

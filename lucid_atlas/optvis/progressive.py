@@ -132,7 +132,7 @@ class ZoomVideo:
     frames: list[np.ndarray]
 
 
-def zoom_video(model, layer: str, channels: Sequence[int], start_size: int = 64, octaves: int = 4,
+def zoom_video(model, layer: str, channels: Sequence[int], *, start_size: int = 64, octaves: int = 4,
                scale: float = 1.4, octave_steps: int = 64, size: int = 128, frames: int = 60,
                zoom: float = 1.05, steps_per_frame: int = 8, frames_per_channel: int = 20,
                seed: int | None = 0, progress: bool = True) -> ZoomVideo:
