@@ -28,10 +28,28 @@ def test_read_gives_bytes_or_text(tmp_path):
         reading.read(str(tmp_path / "missing.txt"))
 
 
-def test_web_reads_are_cached_where_lucid_would(monkeypatch, tmp_path):
-    monkeypatch.setenv("LUCID_ATLAS_CACHE", str(tmp_path))
-    path = reading.local_cache_path("https://example.com/models/labels.txt")
-    assert path.startswith(str(tmp_path)) and path.endswith("_labels.txt")
+def test_web_reads_are_downloaded_once_and_cached(monkeypatch, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    monkeypatch.setenv("LUCID_ATLAS_CACHE", str(tmp_path / "cache"))
+    served = tmp_path / "site"
+    served.mkdir()
+    (served / "labels.txt").write_text("tench\ngoldfish\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/labels.txt"
+    try:
+        assert reading.read(url, encoding="utf-8") == "tench\ngoldfish\n"
+    finally:
+        server.shutdown()
+        server.server_close()
+    path = reading.local_cache_path(url)
+    assert path.startswith(str(tmp_path / "cache")) and path.endswith("_labels.txt")
+    assert util.load_text_labels(url) == ["tench", "goldfish"]  # the server is gone: from the cache
 
 
 def test_serialize_array_encodes_the_image_in_its_domain():
