@@ -51,7 +51,7 @@ class StyleLoss:
         self.style_func, self.loss_func = style_func, loss_func
         self.target_vars: list[tf.Variable] = []
         self._averages: list[tf.Variable] = []
-        self._started: tf.Variable | None = None
+        self._started: list[tf.Variable] = []  # per layer: has its average begun
 
     def set_style(self, model, style_image) -> None:
         """Targets from ``style_image`` ([H, W, 3] or a batch, pixels in [0, 1]) on ``model``."""
@@ -62,21 +62,20 @@ class StyleLoss:
         if not self.target_vars:
             self.target_vars = [tf.Variable(t, trainable=False) for t in targets]
             self._averages = [tf.Variable(tf.zeros_like(t), trainable=False) for t in targets]
-            self._started = tf.Variable(False, trainable=False)
+            self._started = [tf.Variable(False, trainable=False) for _ in targets]
         else:
             for variable, target in zip(self.target_vars, targets):
                 variable.assign(target)
-        self._started.assign(False)
+        for started in self._started:
+            started.assign(False)
 
     def _effective(self, k: int, statistic: tf.Tensor) -> tf.Tensor:
         if self.ema_decay is None:
             return statistic
-        average = self._averages[k]
-        start = tf.cast(self._started, tf.float32)  # the first call starts the average at the statistic
-        decay = start * float(self.ema_decay)
+        average, started = self._averages[k], self._started[k]
+        decay = tf.cast(started, tf.float32) * float(self.ema_decay)  # the first call starts at the statistic
         average.assign(decay * average + (1.0 - decay) * tf.stop_gradient(statistic))
-        if k == len(self._averages) - 1:
-            self._started.assign(True)
+        started.assign(True)
         return statistic + tf.stop_gradient(average - statistic)
 
     def _loss(self, k: int, T) -> tf.Tensor:
