@@ -137,7 +137,7 @@ class Objective:
         """The value for each image of the batch, shape [batch] (scalars are broadcast)."""
         value = tf.convert_to_tensor(self.fn(T), tf.float32)  # a plain float is a constant objective
         batch = tf.shape(T.images)[0]
-        return tf.broadcast_to(tf.cast(value, tf.float32), [batch]) if value.shape.rank == 0 else value
+        return tf.broadcast_to(value, [batch]) if value.shape.rank == 0 else value
 
     # ---- algebra ------------------------------------------------------------------------------
     def _wrapped(self, precedence: int) -> str:

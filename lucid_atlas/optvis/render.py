@@ -142,16 +142,15 @@ class _ModelTransform:
 
     def __init__(self, model, image_shape, transforms):
         chain = list(transforms) if isinstance(transforms, (list, tuple)) else [transforms]
-        self.collapses_alpha = any(getattr(t, "collapses_alpha", False) for t in chain)
         fixed = model.image_shape[:2] if model.info.get("fixed_input_size") else None
         if fixed and (chain or tuple(image_shape[1:3]) != tuple(fixed)):
             chain.append(transform_lib.resize_to(*fixed))
         self._chain = transform_lib.compose(*chain)
 
     def __call__(self, images: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
-        if not self.collapses_alpha:
+        if not self._chain.collapses_alpha:
             images = to_model_rgb(images, rng.fold(seeds, 0))
-        return to_model_rgb(self._chain(images, rng.fold(seeds, 1)), rng.fold(seeds, 0))
+        return self._chain(images, rng.fold(seeds, 1))
 
 
 def _model_transform(model, param, transforms):

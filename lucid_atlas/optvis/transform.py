@@ -265,6 +265,8 @@ def compose(*transforms: Transform) -> Transform:
                 images = group[0](images, seeds[i])
             i += len(group)
         return images
+    # a chain that collapses RGBA itself is marked as its parts are (the renderer then leaves it RGBA)
+    composed.collapses_alpha = any(getattr(t, "collapses_alpha", False) for t in flat)
     return composed
 
 

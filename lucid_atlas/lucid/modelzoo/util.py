@@ -8,7 +8,7 @@ import json
 import tensorflow as tf
 
 from ..misc.io.reading import read
-from ..misc.tfutil import SESSIONS_ARE_GONE
+from ..misc.tfutil import SESSIONS_ARE_GONE, forget_xy  # noqa: F401 - Lucid has forget_xy here too
 
 METADATA_NODE_NAME = "lucid_metadata_json"
 metadata_node_name = METADATA_NODE_NAME  # Lucid's spelling
@@ -26,11 +26,6 @@ def load_graphdef(model_url: str, reset_device: bool = True) -> tf.compat.v1.Gra
         for node in graph_def.node:
             node.device = ""
     return graph_def
-
-
-def forget_xy(t):
-    """See :func:`lucid_atlas.lucid.misc.tfutil.forget_xy`."""
-    return tf.convert_to_tensor(t)
 
 
 def frozen_default_graph_def(input_node_names, output_node_names):

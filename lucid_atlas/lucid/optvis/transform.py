@@ -83,10 +83,7 @@ def normalize_gradient(grad_scales=None):
 
 def compose(transforms):
     """One transform applying ``transforms`` (a list) in order."""
-    engines = [as_engine(t) for t in transforms]
-    composed = ours.compose(*engines)
-    composed.collapses_alpha = any(getattr(e, "collapses_alpha", False) for e in engines)
-    return LucidTransform(composed, "compose")
+    return LucidTransform(ours.compose(*[as_engine(t) for t in transforms]), "compose")
 
 
 def collapse_alpha_random(sd=0.5):

@@ -11,14 +11,15 @@ from urllib.parse import urlparse
 
 from ....io import storage
 
-REMOTE_SCHEMES = ("http", "https", "gs")
+def _cache_name(remote_url: str) -> str:
+    """A remote resource's file inside the cache folder: a hash of the URL and its file name."""
+    name = os.path.basename(urlparse(remote_url).path) or "resource"
+    return os.path.join("lucid_reads", f"{hashlib.sha1(remote_url.encode()).hexdigest()[:12]}_{name}")
 
 
 def local_cache_path(remote_url: str) -> str:
-    """Where a remote resource is cached: the cache folder, a hash of the URL, its file name."""
-    name = os.path.basename(urlparse(remote_url).path) or "resource"
-    digest = hashlib.sha1(remote_url.encode()).hexdigest()[:12]
-    return os.path.join(storage.cache_dir(), "lucid_reads", f"{digest}_{name}")
+    """Where a remote resource is cached."""
+    return os.path.join(storage.cache_dir(), _cache_name(remote_url))
 
 
 def _read_bytes(url: str, cache) -> bytes:
@@ -34,8 +35,7 @@ def _read_bytes(url: str, cache) -> bytes:
 
             with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - the user's URL
                 return response.read()
-        cached = storage.fetch(url, os.path.relpath(local_cache_path(url), storage.cache_dir()))
-        return storage.read_bytes(cached)
+        return storage.read_bytes(storage.fetch(url, _cache_name(url)))
     if not scheme and not os.path.exists(url):
         raise FileNotFoundError(f"no file at '{url}' (read takes a local path, a gs:// path or an http(s) URL)")
     return storage.read_bytes(url)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
-import logging
 
 import numpy as np
 from PIL import Image
 
-log = logging.getLogger(__name__)
+from ....io.sheets import to_uint8
 
 JS_ARRAY_TYPES = {"int8", "int16", "int32", "uint8", "uint16", "uint32", "float32", "float64"}
 
@@ -22,10 +21,10 @@ def _normalize_array(array, domain=(0, 1)) -> np.ndarray:
         raise ValueError(f"serialize_array takes one image (rank ≤ 3 after squeezing), got shape {np.shape(array)}")
     if np.isnan(array).any():
         raise ValueError("serialize_array: the array has NaN values")
+    if not np.issubdtype(array.dtype, np.inexact):  # integers are pixel values already
+        return array.clip(0, 255).astype(np.uint8)
     low, high = (float(array.min()), float(array.max())) if domain is None else map(float, domain)
-    if np.issubdtype(array.dtype, np.inexact):
-        array = (array.clip(low, high) - low) * (255.0 / (high - low) if high != low else 1.0)
-    return np.round(array).clip(0, 255).astype(np.uint8) if array.dtype != np.uint8 else array
+    return to_uint8((array - low) / (high - low) if high != low else array - low)
 
 
 def serialize_array(array, domain=(0, 1), fmt: str = "png", quality: int = 70) -> bytes:
