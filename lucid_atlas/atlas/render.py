@@ -56,6 +56,10 @@ ICON_PRESETS = {
 }
 
 
+# fields added after icons were first cached: at these values they leave the cache key as it was
+_LATER_FIELDS = {"views": 1}
+
+
 @dataclass(frozen=True)
 class IconSettings:
     """How icons are rendered.
@@ -69,7 +73,8 @@ class IconSettings:
     ``decay_power`` (the Fourier spectrum's 1/f^decay), ``seeding`` (``ICON_SEEDINGS``), ``alpha``
     (weight of an opacity penalty on an RGBA icon shown on gray; 0 = opaque), ``blur`` (px, a
     Gaussian blur of the image every 4 steps), ``whitening_ridge`` (the whitening's regularization,
-    relative to the mean eigenvalue: larger whitens less).
+    relative to the mean eigenvalue: larger whitens less), ``views`` (transformed copies of each
+    icon per step, their objective averaged: ``views`` × the model's work per step).
     """
 
     # the default: calm, centred icons that read as a map (README, bench_icons / bench_quality)
@@ -90,6 +95,7 @@ class IconSettings:
     alpha: float = 1.5
     blur: float = 0.35
     whitening_ridge: float = 1.0
+    views: int = 1
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:
@@ -98,8 +104,8 @@ class IconSettings:
             raise ValueError(f"unknown icon objective '{self.objective}': {', '.join(ICON_OBJECTIVES)}")
         if self.seeding not in ICON_SEEDINGS:
             raise ValueError(f"unknown icon seeding '{self.seeding}': {', '.join(ICON_SEEDINGS)}")
-        if min(self.size, self.steps, self.tries, self.batch) < 1:
-            raise ValueError("icon size, steps, tries and batch must be positive")
+        if min(self.size, self.steps, self.tries, self.batch, self.views) < 1:
+            raise ValueError("icon size, steps, tries, batch and views must be positive")
 
     @classmethod
     def preset(cls, name: str, **changes) -> "IconSettings":
@@ -123,7 +129,8 @@ class IconSettings:
     def key(self) -> str:
         """8 hex digits naming what decides the pixels (every field but ``batch``, a speed setting):
         icon caches are keyed by it, so changed settings never reuse icons."""
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "batch"}
+        fields = {k: v for k, v in dataclasses.asdict(self).items()
+                  if k != "batch" and not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
 
     def objective_for(self, layer: str, directions, whitening) -> objectives.Objective:
@@ -230,7 +237,7 @@ class IconRenderer:
                                 lambda: param.image(s.size, batch=n, decay_power=s.decay_power,
                                                     alpha=bool(s.alpha)),
                                 optimizers.Adam(s.learning_rate),
-                                transforms=s.transform_list(), image_ops=s.image_ops())
+                                transforms=s.transform_list(), image_ops=s.image_ops(), views=s.views)
             self._renderers[key] = (renderer, directions)
         return self._renderers[key]
 

@@ -168,6 +168,16 @@ def _forward(model, objective, images, transform, seeds, overrides=None, jit_com
     return objective.per_image(Accessor(model, acts, images))
 
 
+def _forward_views(model, objective, images, transform, seeds, views: int = 1, overrides=None,
+                   jit_compile: bool = False):
+    """Each image's objective value [B] averaged over ``views`` independent draws of the transforms
+    (the first is the single-view draw), so a step follows the gradient of many crops and zooms."""
+    value = _forward(model, objective, images, transform, seeds, overrides, jit_compile)
+    for view in range(1, views):
+        value += _forward(model, objective, images, transform, rng.fold(seeds, 1000 + view), overrides, jit_compile)
+    return value / views if views > 1 else value
+
+
 def objective_values(model, objective: ObjectiveLike, param, transforms=(), seed: int = 0,
                      step: int = 0, shared_draws: bool = False) -> np.ndarray:
     """Each image's objective value [B] for the param's current images (no optimization).
@@ -183,13 +193,16 @@ def objective_values(model, objective: ObjectiveLike, param, transforms=(), seed
 def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
               counter: tf.Variable | None = None, image_ids: tf.Variable | None = None,
-              shared_draws: bool = False) -> Step:
+              shared_draws: bool = False, views: int = 1) -> Step:
     """A compiled optimization :class:`Step`: param → transforms → model → objective → Adam.
 
     ``transforms`` is a list of transforms or one callable; for models with a fixed input size
     a final resize is fused into the last geometric warp (skipped when the sizes already match
-    and there is nothing to warp).
+    and there is nothing to warp). ``views`` (≥ 1): transformed copies of each image per step,
+    their objective averaged (the model runs ``views`` times a step).
     """
+    if int(views) < 1:
+        raise ValueError(f"views must be at least 1 (transformed copies per step), got {views}")
     variables = param.trainable_variables
     overrides = RELU_OVERRIDES if redirect_relu else None
     transform, image_shape = _model_transform(model, param, transforms)
@@ -206,7 +219,7 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
         ids = tf.zeros_like(image_ids) if shared_draws else image_ids
         seeds = rng.per_image(tf.stack([base, index]), ids)
         images = param()
-        value = _forward(model, objective, images, transform, seeds, overrides, jit_compile)
+        value = _forward_views(model, objective, images, transform, seeds, int(views), overrides, jit_compile)
         # the sum, not the mean: each image's gradient is its own, whatever the batch size
         grads = tf.gradients(-tf.reduce_sum(value), variables)
         optimizer.apply_gradients(zip(grads, variables))
@@ -258,11 +271,12 @@ class Renderer:
     def __init__(self, model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
                  optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
                  relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
-                 step_counter: tf.Variable | None = None, shared_draws: bool = False):
+                 step_counter: tf.Variable | None = None, shared_draws: bool = False, views: int = 1):
         """``step_counter``: an int64 variable to count the steps in (default: a new one), for
         objectives that schedule by the step, such as Lucid's global step. ``shared_draws``: every
         image of the batch gets the same random transforms at a step (Lucid's way, which keeps
-        stacked images aligned, as style transfer needs); by default each image draws its own."""
+        stacked images aligned, as style transfer needs); by default each image draws its own.
+        ``views``: transformed copies of each image per step, their objective averaged."""
         self.objective = as_objective(objective).validate(model)
         self._param_f = param_f or (lambda: param_lib.image(128))
         self.param = self._param_f()
@@ -282,7 +296,7 @@ class Renderer:
         self.batch = int(self.param().shape[0])
         self._image_ids = tf.Variable(tf.range(self.batch, dtype=tf.int64), trainable=False)
         options = dict(image_ops=image_ops, jit_compile=jit_compile, seed=seed, counter=counter,
-                       image_ids=self._image_ids, shared_draws=shared_draws)
+                       image_ids=self._image_ids, shared_draws=shared_draws, views=views)
         self._plain = make_step(model, self.objective, self.param, self.optimizer, transforms,
                                 redirect_relu=False, **options)
         self._redirected = (make_step(model, self.objective, self.param, self.optimizer, transforms,

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from lucid_atlas import models
-from lucid_atlas.optvis import objectives, param, progressive, regularizers, render
+from lucid_atlas.optvis import objectives, param, progressive, regularizers, render, transform
 
 keras = tf.keras
 LAYER = "block5_expanded"
@@ -82,6 +82,20 @@ def test_reused_renderer_equals_a_fresh_render(lite0):
                           lambda: param.image(32), thresholds=(6, 20), seed=3, progress=False)
     for a, b in zip(again.images, fresh.images):
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_views_average_several_transformed_copies_per_step(lite0):
+    """views=2: each step follows the objective averaged over two draws of the transforms — the
+    objective still rises, the picture is another than one view's, and a reused renderer repeats it."""
+    kw = dict(param_f=lambda: param.image(40), transforms=transform.standard_transforms())
+    one = render.Renderer(lite0, f"{LAYER}:3", **kw).run((24,), seed=3, progress=False)
+    renderer = render.Renderer(lite0, f"{LAYER}:3", views=2, **kw)
+    two = renderer.run((24,), seed=3, progress=False)
+    assert two.values[-1].mean() > two.history[0]
+    assert np.abs(two.images[-1] - one.images[-1]).mean() > 1e-3
+    np.testing.assert_allclose(renderer.run((24,), seed=3, progress=False).images[-1], two.images[-1], atol=1e-5)
+    with pytest.raises(ValueError, match="views"):
+        render.Renderer(lite0, f"{LAYER}:3", views=0, **kw)
 
 
 def test_chunks_end_at_every_threshold_and_the_relu_switch():
