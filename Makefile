@@ -4,12 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: setup browser run test bench clean
+.PHONY: setup browser run test docs bench clean
 
 $(BIN)/lucid-atlas: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q -e ".[test,docs]"
 	touch $@
 
 setup: $(BIN)/lucid-atlas
@@ -28,6 +28,10 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# The documentation site (MkDocs) into site/; --strict: a broken link or reference fails the build.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
 # Xplique pins TensorFlow <= 2.20; its features_visualizations run fine on 2.21, so install it
 # without dependencies plus the few modules its package imports.
 bench: setup
@@ -36,4 +40,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_render.py --json
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(OUT) site .pytest_cache

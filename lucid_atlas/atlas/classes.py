@@ -88,7 +88,18 @@ def _cell_means(xy: np.ndarray, values: np.ndarray, cells: list[grid.Cell], n: i
 
 def class_atlas(model, source: ImageSource, out_dir: str, target, settings: ClassAtlasSettings,
                 icons: IconSettings = IconSettings(), act_dir: str | None = None, progress: bool = True) -> dict:
-    """Class activation atlas of ``target`` (name or index) under ``out_dir``; returns a summary."""
+    """Class activation atlas of ``target`` under ``out_dir``: the rows that most raise its logit, laid out.
+
+    :param model: a zoo model with class labels.
+    :param source: images (as :func:`~lucid_atlas.atlas.pipeline.build_atlas`; None: the embedded photos).
+    :param out_dir: where the atlas PNGs and JSON are written.
+    :param target: the class: a name, a synset or an index (an unknown name gets the closest matches).
+    :param settings: layer, rows kept, layout, grid size.
+    :param icons: how the icons are rendered.
+    :param act_dir: a collection to reuse (default ``out_dir/activations``).
+    :param progress: show tqdm bars.
+    :returns: a summary with the atlas's paths (``atlas``, ``labelled``, ``json``) and figures.
+    """
     started = time.perf_counter()
     c = model.class_index(target)
     act_dir = act_dir or os.path.join(out_dir, "activations")
@@ -125,8 +136,19 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
                     progress: bool = True, draw: bool = True) -> dict:
     """Two-class comparison atlas (``first`` on the left, ``second`` on the right) and patch candidates.
 
-    With ``draw=False`` only the layout, cells and candidate directions are made (no icons, no
-    picture: ``atlas`` is None), for callers that only need the directions."""
+    :param model: a zoo model with class labels.
+    :param source: images (None: the embedded photos).
+    :param out_dir: where the atlas, its JSON and ``candidates/`` are written.
+    :param first: the class on the left (name, synset or index).
+    :param second: the class on the right.
+    :param settings: layer, rows kept, layout, grid size.
+    :param icons: how the icons are rendered.
+    :param act_dir: a collection to reuse (default ``out_dir/activations``).
+    :param progress: show tqdm bars.
+    :param draw: False makes only the layout, cells and candidate directions (no icons, no picture:
+        ``atlas`` is None), for callers that only need the directions.
+    :returns: a summary with the picture's path (``atlas``) and the candidates file.
+    """
     started = time.perf_counter()
     a, b = model.class_index(first), model.class_index(second)
     if a == b:

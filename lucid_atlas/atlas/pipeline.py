@@ -94,13 +94,24 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
                 on_stage: Callable[[str], None] | None = None, collected: bool = False) -> dict:
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
 
-    ``density`` fades the icons of sparse cells in the PNGs (the labelled one too). ``executor``
-    ('local', 'ray' or an executor object) runs collection and rendering; layout stays here.
-    ``vectors`` [N, C] (e.g. published activations) replace collection from ``source`` (None: the
-    embedded photos); ``collected=True`` uses the collection already under ``out_dir/activations``
-    (e.g. one written page by page with ``collect.import_vectors``). Collections of more
-    than ``settings.in_memory_rows`` rows are streamed shard by shard. ``on_stage(name)`` is
-    called as each stage starts (collect, whitening, layout, grid_<n>, render_<n>, assemble_<n>).
+    Every stage saves its output under ``out_dir``, so a rerun resumes where a killed one stopped.
+    Collections of more than ``settings.in_memory_rows`` rows are streamed shard by shard.
+
+    :param model: a zoo model.
+    :param source: images: a folder, a list of paths, an array [N, h, w, 3] in [0, 1], ``"tfds:NAME/SPLIT"``,
+        or None for the embedded photos.
+    :param out_dir: where the stages write (a local path or ``gs://``).
+    :param settings: what decides the atlas (layer, grid sizes, positions per image, layout).
+    :param icons: how each cell's icon is rendered (:class:`~lucid_atlas.atlas.render.IconSettings`).
+    :param progress: show tqdm bars.
+    :param density: fade the icons of sparse cells in the PNGs (the labelled one too).
+    :param executor: ``'local'``, ``'ray'`` or an executor object, for collection and rendering (layout stays here).
+    :param vectors: [N, C] rows (e.g. published activations) used instead of collecting from ``source``.
+    :param on_stage: called with each stage's name as it starts (collect, whitening, layout,
+        grid_<n>, render_<n>, assemble_<n>).
+    :param collected: use the collection already under ``out_dir/activations`` (e.g. written page
+        by page with ``collect.import_vectors``).
+    :returns: a summary: rows, trustworthiness, per-grid paths and purity, seconds per stage.
     """
     started = time.perf_counter()
     stage = on_stage or (lambda name: None)
@@ -174,7 +185,8 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
 def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, icons: IconSettings,
               whitening: np.ndarray | None, image_ids: list[str], progress: bool = True,
               density: bool = False, decorate=None, icon_folder: str | None = None, executor=None) -> dict:
-    """Render the cells' icons (cached under ``icons_<stem>_<settings key>``) and write ``<stem>.png`` and its labelled twin.
+    """Render the cells' icons (cached under ``icons_<stem>_<settings key>``) and write ``<stem>.png``
+    and its labelled twin.
 
     ``decorate`` (PIL image -> PIL image) is applied to both pictures before saving (e.g. a header);
     ``icon_folder`` overrides the icon cache folder's name (callers key it to their settings).

@@ -17,5 +17,5 @@ renderer re-runs it every step with the same variables (:func:`optvis.render.mak
 >>> obj = objectives.channel("block10_expanded", 42) - 1e2 * objectives.diversity("block10_expanded")
 >>> images = render.render_vis(model, obj, lambda: param.image(128, batch=4), thresholds=(255,))
 
-Every difference from Lucid that remains is listed in the README ("Lucid-compatible namespace").
+Every difference from Lucid that remains is listed in the README ("Differences from Lucid") and docs/lucid.md.
 """

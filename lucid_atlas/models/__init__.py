@@ -73,6 +73,11 @@ def load(name: str = DEFAULT_MODEL, **options) -> VisionModel:
     """A model by zoo name, ``.keras``/``.h5`` file, ``.pb`` frozen graph, SavedModel folder or hub URL.
 
     The model remembers how it was loaded (``info['load_spec']``), so workers can rebuild it.
+
+    :param name: a zoo name (``lucid-atlas models``; default EfficientNet-Lite0, offline), a file
+        or folder path, or ``"hub:<url>"``.
+    :param options: passed to the loader, e.g. ``path=`` for a downloaded InceptionV1 graph,
+        ``image_shape=`` for a SavedModel, ``value_range=``/``labels=`` for a Keras file.
     """
     model = _load(name, **options)
     model.info = {**model.info, "load_spec": (name, dict(options))}

@@ -93,9 +93,17 @@ def from_keras(
 ) -> VisionModel:
     """Wrap a Keras model (object, or path to ``.keras``/``.h5``) for visualization.
 
-    ``value_range`` is the pixel range the model was trained on: images in [0, 1] are mapped
-    linearly onto it unless ``preprocess`` (a function of a [0, 1] NHWC batch) is given.
-    ``logits_layer='auto'`` picks the last layer when it outputs (N, classes).
+    :param model: a Keras model, or the path of a ``.keras``/``.h5`` file.
+    :param name: the model's name in summaries (default: Keras's).
+    :param preprocess: a function of a [0, 1] NHWC batch giving the model's input (overrides ``value_range``).
+    :param value_range: the pixel range the model was trained on: images in [0, 1] are mapped linearly onto it.
+    :param labels: class names, one per logit (enables ``class_logit`` by name and labelled atlases).
+    :param logits_layer: the layer whose output are the logits; ``'auto'`` picks the last layer
+        when it outputs (N, classes); None: no logits.
+    :param layers: the visualizable layers as ``LayerInfo`` (default: found by ``visualizable_layers``).
+    :param synsets: WordNet ids, one per class (for ImageNet-style file names).
+    :param info: extra facts kept with the model (``model.info``).
+    :param image_shape: the (h, w, 3) renders use by default (default: the input size, 224 where it is free).
     """
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)

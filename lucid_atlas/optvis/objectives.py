@@ -342,14 +342,26 @@ def _per_batch(layer_fn: Callable[[tf.Tensor], tf.Tensor], layer: str, batch: in
 
 
 def neuron(layer: str, ch: int, x: int | None = None, y: int | None = None, batch: int | None = None) -> Objective:
-    """One unit: channel ``ch`` at spatial position (x, y), default the center."""
+    """One unit: channel ``ch`` at spatial position (x, y), default the center.
+
+    :param layer: layer name (``model.layer_names``); an unknown name fails naming the valid ones.
+    :param ch: channel index in [0, depth); out of range fails naming the depth.
+    :param x: column of the unit in the layer's map (default: the centre).
+    :param y: row of the unit (default: the centre).
+    :param batch: only this image of the batch (default: every image).
+    """
     fn = _per_batch(lambda a: _at_position(a, x, y)[:, ch], layer, batch)
     where = "" if x is None and y is None else f", x={x}, y={y}"
     return Objective(fn, f"neuron({layer}, {ch}{where})", [layer], [_channel_check(layer, ch)])
 
 
 def channel(layer: str, ch: int, batch: int | None = None) -> Objective:
-    """A whole channel: the mean of ``ch`` over all spatial positions."""
+    """A whole channel: the mean of ``ch`` over all spatial positions.
+
+    :param layer: layer name (``model.layer_names``); an unknown name fails naming the valid ones.
+    :param ch: channel index in [0, depth); out of range fails naming the depth.
+    :param batch: only this image of the batch (default: every image).
+    """
     fn = _per_batch(lambda a: _spatial_mean(a[..., ch]), layer, batch)
     extra = "" if batch is None else f", batch={batch}"
     return Objective(fn, f"channel({layer}, {ch}{extra})", [layer], [_channel_check(layer, ch)])
@@ -365,7 +377,13 @@ def _dot_cossim(acts: tf.Tensor, vec: tf.Tensor, cossim_pow: float, floor: float
 
 
 def direction(layer: str, vec, batch: int | None = None, cossim_pow: float = 0) -> Objective:
-    """Activations along a direction [C] (or one per image [B, C]), averaged over positions."""
+    """Activations along a direction [C] (or one per image [B, C]), averaged over positions.
+
+    :param layer: layer name.
+    :param vec: the direction, [C] for every image or [B, C] one per image (C = the layer's depth).
+    :param batch: only this image of the batch (default: every image).
+    :param cossim_pow: 0 for the plain dot product; n > 0 multiplies it by max(0.1, cos)^n.
+    """
     def inner(T):
         acts = T(layer)
         v = _batched_vec(vec, acts.shape.rank)
@@ -391,9 +409,14 @@ def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, x: 
                      y: int | None = None, batch: int | None = None) -> Objective:
     """The activation-atlas objective: dot × max(0.1, cos)^pow at the center neuron.
 
-    ``vec`` is [C] or one direction per image [B, C] (many atlas cells in one batch);
-    ``whitening`` (a [C, C] matrix such as the inverse covariance) is applied to ``vec`` for the
-    dot product, as Lucid's ``direction_neuron_cossim_S`` does.
+    :param layer: layer name.
+    :param vec: [C], or one direction per image [B, C] (many atlas cells in one batch).
+    :param cossim_pow: the power n of max(0.1, cos)^n (4 in Lucid's notebook, 2 for our icons).
+    :param whitening: a [C, C] matrix (such as the inverse covariance) applied to ``vec`` for the
+        dot product, as Lucid's ``direction_neuron_cossim_S`` does; None: not whitened.
+    :param x: column of the neuron in the layer's map (default: the centre).
+    :param y: row of the neuron (default: the centre).
+    :param batch: only this image of the batch (default: every image).
     """
     S = None if whitening is None else tf.constant(np.asarray(whitening, np.float32))
 
@@ -520,8 +543,12 @@ def alignment(layer: str | None = None, decay_ratio: float = 2.0) -> Objective:
 
 
 def diversity(layer: str | None = None) -> Objective:
-    """Lucid's diversity: minus the mean Gram-matrix cosine between different images of the batch;
-    without a layer it takes the layer of the terms it is combined with."""
+    """Lucid's diversity: minus the mean Gram-matrix cosine between different images of the batch
+    (a reward: ``channel(...) + k * diversity()`` makes the batch's images differ).
+
+    :param layer: the layer whose Gram matrices are compared; None: the layer of the terms it is
+        combined with (an error names the choices when they read several layers, or none).
+    """
     if layer is None:
         return _layer_less("diversity", diversity)
 

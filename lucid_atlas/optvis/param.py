@@ -261,9 +261,18 @@ def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None,
           seed: int | None = None, jit_compile: bool = True, decay_power: float = 1.0) -> Param:
     """Lucid's default image parameterization: [batch, h, w, channels] in [0, 1].
 
-    ``channels`` defaults to 3 (4 with ``alpha``); 1 gives grayscale, which the render loop
-    repeats to RGB for the model. ``jit_compile`` runs it as one XLA kernel. ``decay_power``: the
-    Fourier spectrum's 1/f^decay scale (Lucid: 1; larger favours smoother images).
+    :param w: width in pixels.
+    :param h: height in pixels (default: ``w``).
+    :param batch: images rendered together.
+    :param sd: standard deviation of the initial noise (default: Lucid's 0.01).
+    :param decorrelate: colours through Lucid's ImageNet colour-decorrelation matrix.
+    :param fft: optimize a Fourier spectrum scaled by 1/f (else plain pixels).
+    :param alpha: add a fourth, alpha channel (RGBA); the renderer composites it over random backgrounds.
+    :param channels: 3 by default (4 with ``alpha``); 1 gives grayscale, repeated to RGB for the model.
+    :param sigmoid: squash to [0, 1] with a sigmoid (else clip).
+    :param seed: the initial noise's seed (default: from the render's seed).
+    :param jit_compile: run the parameterization as one XLA kernel.
+    :param decay_power: the spectrum's 1/f^decay scale (Lucid: 1; larger favours smoother images).
     """
     h = h or w
     ch = channels or (4 if alpha else 3)

@@ -386,10 +386,22 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
            steps_per_call: int = 16) -> RenderResult:
     """Maximize ``objective`` and return the images at each threshold with their objective values.
 
-    ``param_f`` makes the parameterization (default ``param.image(128)``), ``transforms`` is a
-    list or a composed transform (default Lucid's :func:`~transform.standard_transforms`),
-    ``optimizer`` a Keras optimizer (default Adam 0.05). ``seed`` makes runs reproducible.
-    ``steps_per_call`` steps run per compiled call (the progress bar moves in such chunks).
+    :param model: a zoo model (``models.load(...)``, ``models.from_keras(...)``).
+    :param objective: an :class:`~lucid_atlas.optvis.objectives.Objective` or a ``"layer:channel"`` string.
+    :param param_f: makes the parameterization (default ``param.image(128)``).
+    :param optimizer: a Keras optimizer (default Adam 0.05, ε on the bias-corrected √v̂).
+    :param transforms: a list or a composed transform (default Lucid's
+        :func:`~lucid_atlas.optvis.transform.standard_transforms`).
+    :param thresholds: step counts (≥ 1) at which the images are kept.
+    :param seed: makes runs reproducible (None: a fresh random seed).
+    :param progress: show a tqdm bar with the objective.
+    :param relu_gradient_steps: steps with Lucid's redirected ReLU gradient at the start (0: none).
+    :param image_ops: operators on the image between steps (``regularizers``: decay, blur, clipping).
+    :param jit_compile: compile the whole step with XLA (slower on CPU for depthwise convolutions).
+    :param callback: called with (step, images) at each threshold.
+    :param desc: the progress bar's label (default: the objective).
+    :param steps_per_call: steps run per compiled call (the progress bar moves in such chunks).
+    :returns: a :class:`RenderResult` (images and each image's value per threshold, the history).
     """
     renderer = Renderer(model, objective, param_f, optimizer, transforms, relu_gradient_steps, image_ops,
                         jit_compile)

@@ -94,7 +94,8 @@ def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence
     directions at indices ``only``), each its own candidate named "<direction>, <label> <size> px,
     try <t>"; cached as PNGs in ``folder``. A direction's try starts from the same noise and draws
     the same transforms whichever others are rendered with it (keyed to its index in
-    ``directions`` and the try); see README "Render loop" for what batch size still changes."""
+    ``directions`` and the try); see docs/feature-visualization.md, "Render loop", for what batch
+    size still changes."""
     chosen = range(len(directions)) if only is None else sorted(set(only))
     cells = [Cell(t, k, 1, np.asarray(directions[k], np.float32)) for t in range(tries) for k in chosen]
     if not cells:
