@@ -228,7 +228,8 @@ def main(argv=None) -> int:
     parser.add_argument("--positions", type=int, default=16)
     parser.add_argument("--icon-size", type=int, default=80)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--profile", action="store_true", help="only the icon step's profile (default icons, --icon-batch)")
+    parser.add_argument("--profile", action="store_true",
+                        help="only the icon step's profile (default icons, --icon-batch)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     model = models.load("efficientnet_lite0")

@@ -144,7 +144,8 @@ def xplique_rate(model, size: int, steps: int, warmup: int, matched: bool = Fals
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--warmup", type=int, default=20, help="steps before timing (past the 16 redirected-ReLU steps)")
+    parser.add_argument("--warmup", type=int, default=20,
+                        help="steps before timing (past the 16 redirected-ReLU steps)")
     parser.add_argument("--sizes", default="128,224")
     parser.add_argument("--batches", default="1,8,32")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of all engines back to back (medians)")
@@ -166,11 +167,11 @@ def main(argv=None) -> int:
                 "xplique_plain": xplique_rate(model, size, args.steps, args.warmup, True),
             })
 
-        def median(key):
+        def median(key, rounds=rounds):
             values = [r[key] for r in rounds]
             return float(np.median(values)) if None not in values else None
 
-        def ratio(a, b):
+        def ratio(a, b, rounds=rounds):
             if rounds[0][b] is None:
                 return None
             return float(np.median([r[a] / r[b] for r in rounds]))
@@ -188,7 +189,8 @@ def main(argv=None) -> int:
                "ours_vs_xplique_no_transforms": ratio("ours_plain", "xplique_plain")}
         row["peak_rss_mb"] = peak_rss_mb()
         results["sizes"][str(size)] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
-        print(f"{size}px: paired step/bare median ratio {row['paired_step_vs_bare']['median_ratio']:.2f}", file=sys.stderr)
+        paired = row["paired_step_vs_bare"]["median_ratio"]
+        print(f"{size}px: paired step/bare median ratio {paired:.2f}", file=sys.stderr)
         print(f"{size}px: ours {row['ours_steps_per_s']:.2f} steps/s, bare {row['bare_fwd_bwd_per_s']:.2f}/s "
               f"({row['ours_vs_bare']:.2f}x), xplique {row['xplique_steps_per_s'] or float('nan'):.2f} steps/s "
               f"({(row['ours_vs_xplique'] or float('nan')):.2f}x); without transforms ours "

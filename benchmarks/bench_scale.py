@@ -117,7 +117,8 @@ def run_size(model, base: np.ndarray, layer: str, n_rows: int, out_dir: str, gri
     core = ["whitening", "layout", *[f"grid_{n}" for n in grids], "assemble"]
     return {"rows": n_rows, "stages": stages,
             "core_seconds": round(sum(stages[k]["seconds"] for k in core), 1),
-            "core_peak_rss_mb": max(stages[k]["peak_rss_mb"] for k in core), "render_seconds_per_cell": round(render / max(cells, 1), 4),
+            "core_peak_rss_mb": max(stages[k]["peak_rss_mb"] for k in core),
+            "render_seconds_per_cell": round(render / max(cells, 1), 4),
             "cells": {n: summary["grids"][str(n)]["cells"] for n in grids}, "shard_gb": round(shard_bytes / 1e9, 2),
             "trustworthiness": summary["trustworthiness"], "atlas": summary["grids"][str(grids[-1])]["atlas"]}
 

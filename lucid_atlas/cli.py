@@ -255,7 +255,6 @@ def cmd_zoom_video(args: argparse.Namespace) -> dict:
 def cmd_atlas(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
     from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
-    from lucid_atlas.atlas.render import IconSettings
 
     model = models.load(args.model)
     layer = args.layer or default_atlas_layer(model)
@@ -664,7 +663,7 @@ def _icon_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="render steps per icon (overrides the preset)")
     p.add_argument("--tries", type=int, help="renders per icon, the best kept (overrides the preset)")
     p.add_argument("--batch", type=int, help="icons rendered together: a speed setting (each icon keeps its "
-                   "seed; see README, Render loop)")
+                   "seed; see docs/feature-visualization.md, Render loop)")
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:

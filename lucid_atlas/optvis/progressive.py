@@ -66,7 +66,9 @@ def progressive_render(model, objective: ObjectiveLike, size: int = 64, octaves:
             enlarged = upscale(current, scale)
             if max_size and max(enlarged.shape[1:3]) > max_size:
                 enlarged = center_crop(enlarged, min(max_size, enlarged.shape[1]), min(max_size, enlarged.shape[2]))
-            param_f = (lambda img=enlarged: param_lib.from_image(img))
+
+            def param_f(img=enlarged):
+                return param_lib.from_image(img)
         result = render(model, objective, param_f, tf.keras.optimizers.Adam(learning_rate), transforms,
                         (steps,), seed=None if seed is None else seed + octave, progress=False,
                         relu_gradient_steps=16 if octave == 0 else 0)

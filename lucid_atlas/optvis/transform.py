@@ -175,7 +175,8 @@ def _banded_transform(images, transforms, output_shape, fill_value: float, inter
     for k in range(bands):
         top, bottom = height * k // bands, height * (k + 1) // bands
         parts.append(tf.raw_ops.ImageProjectiveTransformV3(
-            images=images, transforms=_row_band(transforms, top), output_shape=tf.stack([bottom - top, output_shape[1]]),
+            images=images, transforms=_row_band(transforms, top),
+            output_shape=tf.stack([bottom - top, output_shape[1]]),
             fill_value=fill_value, interpolation=interpolation, fill_mode="CONSTANT"))
     return tf.concat(parts, 1) if bands > 1 else parts[0]
 

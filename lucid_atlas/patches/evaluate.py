@@ -115,7 +115,8 @@ def summarize(trial: PatchTrial, labels: Sequence[str], config: tuple[int, int] 
             "p_source_after_static": float(trial.probs_after[sel, ci, ri, 0].mean()),
             "p_target_after_static": float(trial.probs_after[sel, ci, ri, 1].mean()),
             "p_target_after_dynamic": float(best.mean()),
-            "p_target_change_static": float(trial.probs_after[sel, ci, ri, 1].mean() - trial.probs_before[sel, 1].mean()),
+            "p_target_change_static": float(trial.probs_after[sel, ci, ri, 1].mean()
+                                            - trial.probs_before[sel, 1].mean()),
             "p_target_change_dynamic": float(best.mean() - trial.probs_before[sel, 1].mean()),
             "per_config_rate": {f"{c}@{r:g}": rates["per_config_rate"][i][j] for i, c in enumerate(trial.corners)
                                 for j, r in enumerate(trial.ratios)}}

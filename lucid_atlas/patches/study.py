@@ -163,7 +163,8 @@ def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.
 
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
                    icons: IconSettings, act_dir: str | Sequence[str] | None = None, n_augment: int = 0,
-                   ratios: Sequence[float] = DEFAULT_RATIOS, candidate_settings: CandidateSettings = CandidateSettings(),
+                   ratios: Sequence[float] = DEFAULT_RATIOS,
+                   candidate_settings: CandidateSettings = CandidateSettings(),
                    seed: int = 0, progress: bool = True) -> dict:
     """Compare source vs target (at the comparison's layer and ``candidate_settings.extra_layers``),
     render the target side's candidates and cut photos behind them, pick on half the variants,

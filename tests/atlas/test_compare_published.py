@@ -66,7 +66,7 @@ def _atlas_dir(folder, n, cells, directions):
     np.savez(os.path.join(folder, f"atlas_{n}_directions.npz"), rows=np.array([k[0] for k in keys]),
              cols=np.array([k[1] for k in keys]), directions=np.stack([directions[k] for k in keys]))
     img = np.full((n * 8, n * 8, 3), 255, np.uint8)
-    for (r, c), (cnt, top) in cells.items():
+    for (r, c), (_count, top) in cells.items():
         img[r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = [(top[0] * 37) % 255, (top[0] * 91) % 255, 40]
     Image.fromarray(img).save(os.path.join(folder, f"atlas_{n}.png"))
 

@@ -176,7 +176,8 @@ def test_direction_seeded_icons_are_a_function_of_their_direction(tiny_model, tm
     the noise by the cell, so the same direction renders differently in two cells."""
     d = np.random.default_rng(3).normal(size=6).astype(np.float32)
     cells = [grid.Cell(0, 0, 5, d), grid.Cell(2, 3, 5, d)]
-    by_dir = render_cells(tiny_model, "feat", cells, str(tmp_path / "d"), dataclasses.replace(FAST, seeding="direction"),
+    by_dir = render_cells(tiny_model, "feat", cells, str(tmp_path / "d"),
+                          dataclasses.replace(FAST, seeding="direction"),
                           progress=False)
     np.testing.assert_array_equal(by_dir[(0, 0)], by_dir[(2, 3)])
     by_cell = render_cells(tiny_model, "feat", cells, str(tmp_path / "c"), dataclasses.replace(FAST, seeding="cell"),
@@ -188,7 +189,7 @@ def test_the_border_penalty_keeps_its_weight_whatever_the_objective_scale(tiny_m
     """The boundary term is weighed against each icon's own objective: a model whose activations are
     100× larger gets the same icons (Adam is scale-free, and so is the relative penalty), and the
     penalty does calm the border."""
-    from lucid_atlas.optvis import objectives, param, render
+    from lucid_atlas.optvis import param, render
 
     d = np.random.default_rng(4).normal(size=(2, 6)).astype(np.float32)
     icons = IconSettings.preset("calm_opaque", size=24, steps=24, boundary=5.0, boundary_width=4)
@@ -217,7 +218,8 @@ def test_near_directions_give_near_icons_and_shuffling_them_loses_the_map(tiny_m
     for r in range(n):
         for c in range(n):
             u, v = r / (n - 1), c / (n - 1)
-            d = (1 - u) * (1 - v) * corners[0] + (1 - u) * v * corners[1] + u * (1 - v) * corners[2] + u * v * corners[3]
+            d = ((1 - u) * (1 - v) * corners[0] + (1 - u) * v * corners[1]
+                 + u * (1 - v) * corners[2] + u * v * corners[3])
             cells.append(grid.Cell(r, c, 5, d))
     icons = IconSettings(size=24, steps=24, batch=12)
     mapped = render_cells(tiny_model, "feat", cells, str(tmp_path / "map"), icons, progress=False)

@@ -205,7 +205,7 @@ def test_lucids_sign_idioms_warn_here(lite0):
     assert "apart" in " ".join(warned(obj.channel(LAYER, 1) + 0.1 * obj.alignment()))
     assert warned(obj.channel(LAYER, 1) + 1e2 * obj.diversity()) == []
     assert warned(obj.channel(LAYER, 1) - 0.1 * obj.alignment()) == []
-    assert warned(-(-obj.diversity(LAYER))) == []
+    assert warned(-(-obj.diversity(LAYER))) == []  # noqa: B002 - a negated negation, on purpose
 
 
 def test_lucid_style_calls_work_or_name_our_equivalent():

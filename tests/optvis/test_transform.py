@@ -163,7 +163,7 @@ def test_banded_warp_matches_the_op_and_its_gradient(interpolation):
     shape = tf.constant([19, 23])
     want = _warp_and_input_gradient(_op(flat, shape, interpolation), images, weights)
     for bands in (1, 2, 3):
-        got = _warp_and_input_gradient(lambda x: T._banded_warp(x, flat, shape, 0.5, interpolation, bands),
+        got = _warp_and_input_gradient(lambda x, bands=bands: T._banded_warp(x, flat, shape, 0.5, interpolation, bands),
                                        images, weights)
         np.testing.assert_allclose(got[0], want[0], atol=1e-4)
         np.testing.assert_allclose(got[1], want[1], atol=1e-4)

@@ -5,7 +5,7 @@ function again at every step with the same variables (see ``render.make_t_image`
 param functions exactly as for Lucid.
 """
 
-from . import color, cppn as _cppn_module, lowres as _lowres_module, random, spatial, unit_balls
+from . import color, cppn as _cppn_module, lowres as _lowres_module, random, spatial, unit_balls  # noqa: F401
 from .color import to_valid_rgb
 from .cppn import cppn
 from .images import grayscale_image_rgb, image

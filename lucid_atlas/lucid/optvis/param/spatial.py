@@ -15,7 +15,7 @@ def pixel_image(shape, sd=None, init_val=None):
     """A variable of ``shape`` [batch, h, w, channels]: noise of deviation ``sd`` (0.01) or ``init_val``."""
     if sd is not None and init_val is not None:
         warnings.warn("`pixel_image` received both an initial value and a sd argument. Ignoring sd in favor of "
-                      "the supplied initial value.")
+                      "the supplied initial value.", stacklevel=2)
     return ours.pixel_image(shape, sd or 0.01, init=init_val)()
 
 
@@ -41,17 +41,19 @@ def bilinearly_sampled_image(texture, uv):
 
 
 def naive(shape, sd=None):
-    warnings.warn("`naive` has been renamed `pixel_image` for clarity.", DeprecationWarning)
+    warnings.warn("`naive` has been renamed `pixel_image` for clarity.", DeprecationWarning, stacklevel=2)
     return pixel_image(shape, sd)
 
 
 def laplacian_pyramid(shape, n_levels=4, sd=None):
-    warnings.warn("`laplacian_pyramid` has been renamed `laplacian_pyramid_image` for clarity.", DeprecationWarning)
+    warnings.warn("`laplacian_pyramid` has been renamed `laplacian_pyramid_image` for clarity.", DeprecationWarning,
+                  stacklevel=2)
     return laplacian_pyramid_image(shape, n_levels=n_levels, sd=sd)
 
 
 def sample_bilinear(texture, uv):
-    warnings.warn("`sample_bilinear` has been renamed `bilinearly_sampled_image` for clarity.", DeprecationWarning)
+    warnings.warn("`sample_bilinear` has been renamed `bilinearly_sampled_image` for clarity.", DeprecationWarning,
+                  stacklevel=2)
     return bilinearly_sampled_image(texture, uv)
 
 
