@@ -361,3 +361,26 @@ def test_toolbox_bad_layer_or_busy_port_is_one_clear_line(capsys, tiny_keras_fil
                          "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--port" in err
+
+
+def _options(parser) -> dict:
+    """Every subcommand's options as the snapshot stores them (flags, default, choices, nargs, help)."""
+    import argparse
+
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {name: [{"flags": list(a.option_strings) or [a.dest],
+                    "default": repr(a.default) if not callable(a.default) else "callable",
+                    "choices": list(a.choices) if a.choices else None, "nargs": repr(a.nargs), "help": a.help}
+                   for a in command._actions]
+            for name, command in sub.choices.items()}
+
+
+def test_every_subcommand_keeps_its_options():
+    """The options of every subcommand equal the snapshot taken before the CLI became a package
+    (tests/data/cli_options.json): a refactor must not drop, rename or change one."""
+    import json
+    import os
+
+    with open(os.path.join(os.path.dirname(__file__), "data", "cli_options.json")) as f:
+        before = json.load(f)
+    assert _options(cli.build_parser()) == before

@@ -134,19 +134,39 @@ class ZoomVideo:
     frames: list[np.ndarray]
 
 
-def zoom_video(model, layer: str, channels: Sequence[int], *, start_size: int = 64, octaves: int = 4,
-               scale: float = 1.4, octave_steps: int = 64, size: int = 128, frames: int = 60,
-               zoom: float = 1.05, steps_per_frame: int = 8, frames_per_channel: int = 20,
-               seed: int | None = 0, progress: bool = True) -> ZoomVideo:
+@dataclass(frozen=True)
+class ZoomSettings:
+    """Osinga's zoom video: ``octaves`` up-scalings by ``scale`` from ``start_size`` px
+    (``octave_steps`` each), then ``frames`` frames of ``size`` px, each zoomed by ``zoom`` and
+    optimized ``steps_per_frame`` steps, cycling channels every ``frames_per_channel`` frames;
+    Adam at ``learning_rate``; ``seed`` (None: a fresh one)."""
+
+    start_size: int = 64
+    octaves: int = 4
+    scale: float = 1.4
+    octave_steps: int = 64
+    size: int = 128
+    frames: int = 60
+    zoom: float = 1.05
+    steps_per_frame: int = 8
+    frames_per_channel: int = 20
+    learning_rate: float = 0.05
+    seed: int | None = 0
+
+
+def zoom_video(model, layer: str, channels: Sequence[int], settings: ZoomSettings = ZoomSettings(), *,
+               progress: bool = True) -> ZoomVideo:
     """Osinga's recipe: grow the first channel's image over octaves, then zoom through all channels."""
-    grown = progressive_render(model, as_objective(f"{layer}:{channels[0]}"), size=start_size,
-                               octaves=octaves, scale=scale, steps=octave_steps, seed=seed, progress=progress)
+    s = settings
+    grown = progressive_render(model, as_objective(f"{layer}:{channels[0]}"), size=s.start_size,
+                               octaves=s.octaves, scale=s.scale, steps=s.octave_steps,
+                               learning_rate=s.learning_rate, seed=s.seed, progress=progress)
     last = grown.octaves[-1]
-    side = min(size, last.shape[1], last.shape[2])
+    side = min(s.size, last.shape[1], last.shape[2])
     start = center_crop(last, side, side)
-    if side != size:
-        start = center_crop(upscale(start, size / side), size, size)
-    zoomed = zoom_frames(model, layer, channels, frames=frames, size=size, zoom=zoom,
-                         steps_per_frame=steps_per_frame, frames_per_channel=frames_per_channel,
-                         start=start, seed=seed, progress=progress)
+    if side != s.size:
+        start = center_crop(upscale(start, s.size / side), s.size, s.size)
+    zoomed = zoom_frames(model, layer, channels, frames=s.frames, size=s.size, zoom=s.zoom,
+                         steps_per_frame=s.steps_per_frame, frames_per_channel=s.frames_per_channel,
+                         start=start, seed=s.seed, learning_rate=s.learning_rate, progress=progress)
     return ZoomVideo([o[0] for o in grown.octaves], zoomed)
