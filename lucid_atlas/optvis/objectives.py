@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import functools
 import numbers
-import warnings
 from typing import Callable, Iterable, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
 
 from ..models.base import ModelError
-from .lucid_names import lucid_name_lookup
+from . import lucid_compat
 from .transform import gaussian_blur
 
 INPUT = "input"
@@ -59,14 +58,14 @@ class Objective:
 
     def __init__(self, fn: Callable[[Accessor], tf.Tensor], description: str,
                  layers: Iterable[str] = (), validators: Iterable[Validator] = (), precedence: int = 3,
-                 binder: Callable[[str], "Objective"] | None = None, signed: tuple = ()):
+                 binder: Callable[[str], "Objective"] | None = None, signs: lucid_compat.Signs = ()):
         self.fn = fn
         self.description = description
         self.layers = tuple(dict.fromkeys(layers))
         self.validators = tuple(validators)
         self._precedence = precedence  # 1: sum, 2: product, 3: atom (for parentheses in descriptions)
         self.binder = binder
-        self.signed = signed  # ((name, ±1), ...): the sign each diversity/alignment term enters with
+        self.signs = signs  # the sign each diversity/alignment term enters with (see lucid_compat)
 
     @property
     def name(self) -> str:
@@ -120,9 +119,7 @@ class Objective:
         Warns when diversity or alignment enters with Lucid's sign (here it means the opposite)."""
         if self.binder is not None:
             raise ValueError(self._unbound_message(model))
-        for name, sign in dict.fromkeys(self.signed):
-            if (name, sign) in LUCID_SIGNS:
-                warnings.warn(LUCID_SIGNS[(name, sign)], stacklevel=3)
+        lucid_compat.warn_lucid_signs(self.signs)
         for name in self.layers:
             if name == "logits":
                 if model.logits_layer is None:
@@ -160,9 +157,8 @@ class Objective:
             return Objective(a.fn, desc, (), (), precedence,
                              binder=lambda layer: Objective._combine(a.bind(layer), b.bind(layer), op, sym,
                                                                      precedence))
-        signed = (a.signed + (b.signed if sym == "+" else _flip(b.signed))) if sym in "+-" else ()
-        return Objective(lambda T: op(a(T), b(T)), desc, a.layers + b.layers,
-                         a.validators + b.validators, precedence, signed=signed)
+        return Objective(lambda T: op(a(T), b(T)), desc, a.layers + b.layers, a.validators + b.validators,
+                         precedence, signs=lucid_compat.combined(a.signs, b.signs, sym))
 
     def __add__(self, other: "ObjectiveLike") -> "Objective":
         if isinstance(other, numbers.Number):
@@ -171,7 +167,7 @@ class Objective:
             desc = f"{self._wrapped(1)} + {other:g}"
             if self.needs_layer:
                 return self._deferred(desc, 1, lambda o: o + other)
-            return Objective(lambda T: self(T) + other, desc, self.layers, self.validators, 1, signed=self.signed)
+            return Objective(lambda T: self(T) + other, desc, self.layers, self.validators, 1, signs=self.signs)
         return self._combine(self, as_objective(other), tf.add, "+", 1)
 
     def __radd__(self, other: "ObjectiveLike") -> "Objective":
@@ -191,7 +187,7 @@ class Objective:
         if self.needs_layer:
             return self._deferred(f"-{self._wrapped(3)}", 2, lambda o: -o)
         return Objective(lambda T: -self(T), f"-{self._wrapped(3)}", self.layers, self.validators, 2,
-                         signed=_flip(self.signed))
+                         signs=lucid_compat.scaled(self.signs, -1))
 
     def __mul__(self, other: Union["Objective", float]) -> "Objective":
         if isinstance(other, numbers.Number):
@@ -201,7 +197,7 @@ class Objective:
             if self.needs_layer:
                 return self._deferred(desc, 2, lambda o: other * o)
             return Objective(lambda T: other * self(T), desc, self.layers, self.validators, 2,
-                             signed=self.signed if other > 0 else _flip(self.signed) if other < 0 else ())
+                             signs=lucid_compat.scaled(self.signs, other))
         return self._combine(self, as_objective(other), tf.multiply, "*", 2)
 
     __rmul__ = __mul__
@@ -213,22 +209,6 @@ class Objective:
 
 
 ObjectiveLike = Union[Objective, str]
-
-# Lucid's diversity is a similarity (its idiom subtracts it); its alignment is minus a distance
-# (its idiom adds it). Ours are the opposite, so those idioms do the opposite here.
-LUCID_SIGNS = {
-    ("diversity", -1): "diversity enters this objective with a negative sign: here diversity is a reward (Lucid's "
-                       "is a similarity to subtract), so this makes the batch more alike; write "
-                       "`channel(...) + k * diversity()`",
-    ("alignment", 1): "alignment enters this objective with a positive sign: here alignment is a distance to "
-                      "subtract (Lucid's is minus a distance to add), so this pushes neighbouring images apart; "
-                      "write `... - k * alignment()` to align them",
-}
-
-
-def _flip(signed: tuple) -> tuple:
-    return tuple((name, -sign) for name, sign in signed)
-
 
 def as_objective(obj: ObjectiveLike) -> Objective:
     """An objective from an Objective or the ``"layer:channel"`` shorthand."""
@@ -539,7 +519,7 @@ def alignment(layer: str | None = None, decay_ratio: float = 2.0) -> Objective:
             diff = tf.reduce_mean((acts[:-d] - acts[d:]) ** 2, axis=list(range(1, acts.shape.rank)))
             total += tf.reduce_sum(diff) / decay_ratio ** d
         return total
-    return Objective(inner, f"alignment({layer})", [layer], signed=(("alignment", 1),))
+    return Objective(inner, f"alignment({layer})", [layer], signs=lucid_compat.term_sign("alignment"))
 
 
 def diversity(layer: str | None = None) -> Objective:
@@ -561,7 +541,7 @@ def diversity(layer: str | None = None) -> Objective:
         sims = tf.matmul(grams, grams, transpose_b=True)
         off_diagonal = tf.reduce_sum(sims) - tf.linalg.trace(sims)
         return -off_diagonal / tf.cast(n, tf.float32)
-    return Objective(inner, f"diversity({layer})", [layer], signed=(("diversity", 1),))
+    return Objective(inner, f"diversity({layer})", [layer], signs=lucid_compat.term_sign("diversity"))
 
 
 def input_diff(orig_img) -> Objective:
@@ -653,8 +633,4 @@ def objective_sum(objectives: Sequence[ObjectiveLike]) -> Objective:
     return sum(as_objective(o) for o in objectives)
 
 
-# Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
-_LUCID_NAMES = {"blur_alpha_each_step": "there is no alpha blur objective here",
-                "handle_batch": "here each objective takes batch="}
-
-__getattr__ = lucid_name_lookup(__name__, _LUCID_NAMES)
+__getattr__ = lucid_compat.name_lookup(__name__, lucid_compat.OBJECTIVES_HINTS)

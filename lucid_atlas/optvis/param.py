@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 import tensorflow as tf
 
-from .lucid_names import lucid_name_lookup
+from . import lucid_compat
 
 # Lucid's square root of the ImageNet color correlation matrix (from an SVD), rows = RGB.
 COLOR_CORRELATION_SVD_SQRT = np.asarray(
@@ -358,13 +358,4 @@ def cppn(width: int, batch: int = 1, channels: int = 3, hidden: int = 24, layers
     return Param(render, weights + biases + [w_out], f"cppn({width}x{height}, batch={batch})", None, "other")
 
 
-# Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
-_LUCID_NAMES = {
-    "laplacian_pyramid_image": "here it is laplacian_pyramid", "grayscale_image_rgb": "here it is grayscale",
-    "naive": "here it is pixel_image", "bilinearly_sampled_image": "here it is bilinear_sample",
-    "image_sample": "here it is sample_fft_image (then to_valid_rgb)",
-    "unit_ball_L2": "here it is constrain_L2 of a tf.Variable",
-    "unit_ball_L_inf": "here it is constrain_L_inf of a tf.Variable",
-}
-
-__getattr__ = lucid_name_lookup(__name__, _LUCID_NAMES)
+__getattr__ = lucid_compat.name_lookup(__name__, lucid_compat.PARAM_HINTS)

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from . import optimizers
+from . import lucid_compat, optimizers
 from . import param as param_lib
 from . import rng
 from . import transform as transform_lib
@@ -408,36 +408,15 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
     return renderer.run(thresholds, seed, progress, callback, desc, steps_per_call)
 
 
-def _lucid_options(options: dict) -> dict:
-    """Lucid's ``render_vis`` keywords mapped onto ours (``verbose`` → ``progress``,
-    ``use_fixed_seed`` → ``seed``, ``relu_gradient_override`` → ``relu_gradient_steps``); the rest
-    pass through, and an unknown one raises a sentence naming what we accept."""
-    options = dict(options)
-    if "verbose" in options:
-        options.setdefault("progress", bool(options.pop("verbose")))
-    if "use_fixed_seed" in options:
-        options.setdefault("seed", 0 if options.pop("use_fixed_seed") else None)
-    if "relu_gradient_override" in options:
-        options.setdefault("relu_gradient_steps", 16 if options.pop("relu_gradient_override") else 0)
-    if "print_objectives" in options:
-        raise TypeError("render_vis(print_objectives=...) is Lucid's; here the progress bar shows the objective, "
-                        "and render(...).values has each image's value at each threshold (lucid_atlas.lucid's "
-                        "render_vis takes print_objectives)")
-    known = set(inspect.signature(render).parameters) - {"model", "objective", "param_f", "optimizer",
-                                                          "transforms", "thresholds"}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise TypeError(f"render_vis got unknown option(s) {', '.join(unknown)}; it takes {', '.join(sorted(known))} "
-                        "(and Lucid's verbose, use_fixed_seed, relu_gradient_override)")
-    return options
-
-
 def render_vis(model, objective: ObjectiveLike, param_f=None, optimizer=None, transforms=None,
                thresholds: Sequence[int] = (512,), show: bool = False, **options) -> list[np.ndarray]:
     """Lucid's ``render_vis``: one image batch (NHWC, [0, 1]) per threshold. See :func:`render`.
     ``show`` displays each threshold's batch (inline in a notebook), labelled with the objective.
     Lucid's ``verbose``, ``use_fixed_seed`` and ``relu_gradient_override`` are understood."""
-    result = render(model, objective, param_f, optimizer, transforms, thresholds, **_lucid_options(options))
+    known = set(inspect.signature(render).parameters) - {"model", "objective", "param_f", "optimizer",
+                                                          "transforms", "thresholds"}
+    result = render(model, objective, param_f, optimizer, transforms, thresholds,
+                    **lucid_compat.render_options(options, known))
     if show:
         from ..io.show import show as show_images
 

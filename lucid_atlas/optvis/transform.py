@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import rng
-from .lucid_names import lucid_name_lookup
+from . import lucid_compat
 
 Transform = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 
@@ -392,14 +392,6 @@ def uniform_noise(amount: float = 0.02) -> Transform:
     return noised
 
 
-class _CallableList(list):
-    """A list that also returns a copy of itself when called: ``standard_transforms`` works as
-    ours (a function) and as Lucid's (a list)."""
-
-    def __call__(self) -> list:
-        return list(self)
-
-
 def _standard_transforms() -> list[Transform]:
     """Lucid's standard list: pad 12 (0.5), jitter 8, scale 0.9..1.1, rotate -10..10 (+ zeros), jitter 4."""
     return [
@@ -413,7 +405,7 @@ def _standard_transforms() -> list[Transform]:
 
 # Lucid's standard list: pad 12 (0.5), jitter 8, scale 0.9..1.1, rotate -10..10 (+ zeros), jitter 4;
 # usable as a list (Lucid's ``transform.standard_transforms``) or called (``standard_transforms()``).
-standard_transforms = _CallableList(_standard_transforms())
+standard_transforms = lucid_compat.CallableList(_standard_transforms())
 
 
 def atlas_transforms(size: int = 80) -> list[Transform]:
@@ -473,7 +465,4 @@ def wide_transforms(size: int = 64) -> list[Transform]:
     ]
 
 
-# Lucid's names for what is spelled differently here (module attribute lookups that fail otherwise).
-_LUCID_NAMES = {"normalize_gradient": "our transforms act on images only, not on gradients"}
-
-__getattr__ = lucid_name_lookup(__name__, _LUCID_NAMES)
+__getattr__ = lucid_compat.name_lookup(__name__, lucid_compat.TRANSFORM_HINTS)
