@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from lucid_atlas.optvis import transform as T
+from lucid_atlas.optvis.transform import warp as W
 
 
 def _img(b=2, h=32, w=32):
@@ -163,7 +164,7 @@ def test_banded_warp_matches_the_op_and_its_gradient(interpolation):
     shape = tf.constant([19, 23])
     want = _warp_and_input_gradient(_op(flat, shape, interpolation), images, weights)
     for bands in (1, 2, 3):
-        got = _warp_and_input_gradient(lambda x, bands=bands: T._banded_warp(x, flat, shape, 0.5, interpolation, bands),
+        got = _warp_and_input_gradient(lambda x, bands=bands: W._banded_warp(x, flat, shape, 0.5, interpolation, bands),
                                        images, weights)
         np.testing.assert_allclose(got[0], want[0], atol=1e-4)
         np.testing.assert_allclose(got[1], want[1], atol=1e-4)
@@ -182,7 +183,7 @@ def test_gather_warps_have_the_ops_values_and_gradient(interpolation, xla):
 
     def warp(x):
         with T.xla_compatible(xla):
-            return T._projective(x, flat, shape, 0.5, interpolation)
+            return W._projective(x, flat, shape, 0.5, interpolation)
 
     got = _warp_and_input_gradient(tf.function(warp, jit_compile=xla), images, weights)
     np.testing.assert_allclose(got[0], want[0], atol=1e-5)
