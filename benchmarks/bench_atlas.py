@@ -64,7 +64,7 @@ def collection_rate(model, layer: str, paths: list[str], batch: int, positions: 
     folder = tempfile.mkdtemp()
     try:
         start = time.perf_counter()
-        collect.collect(model, layer, paths, folder, positions, batch_size=batch, progress=False)
+        collect.collect(model, layer, paths, folder, positions=positions, batch_size=batch, progress=False)
         return len(paths) / (time.perf_counter() - start)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -78,7 +78,8 @@ def random_cells(model, layer: str, n: int) -> tuple:
 
 
 def render_rate(model, layer: str, batch: int, size: int, steps: int) -> float:
-    """Icon image-steps/s at a batch size: one icon renderer, tracing done by a warm-up batch."""
+    """Icon image-steps/s at a batch size (an image-step: one view of one image through the model and
+    back; the default icons take two views a step): one icon renderer, tracing done by a warm-up batch."""
     cells = random_cells(model, layer, batch)
     renderer = IconRenderer()
     folder = tempfile.mkdtemp()
@@ -93,7 +94,7 @@ def render_rate(model, layer: str, batch: int, size: int, steps: int) -> float:
         short, long = timed(1, 2), timed(2, 2 + steps)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return batch * steps / max(1e-9, long - short)
+    return batch * steps * IconSettings().views / max(1e-9, long - short)
 
 
 def _seconds_per_call(fn, calls: int) -> float:
@@ -166,7 +167,7 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
     transparency (or the border penalty) and the image operators as the difference they make to
     the compiled step (variants timed in turns, fastest of ``rounds`` turns, so a slow spell hits
     none)."""
-    b, size = settings.batch, settings.size
+    b, size, views = settings.batch, settings.size, settings.views
     seeds = rng.per_image(tf.constant([0, 5], tf.int64), tf.range(b, dtype=tf.int64))
     chain = transform.compose(*settings.transform_list())
     p = param_lib.image(size, batch=b, decay_power=settings.decay_power, alpha=bool(settings.alpha))
@@ -191,8 +192,8 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
     n, k = settings.steps, job["redirected_steps"]
     per_step = {
         "compiled step": step,
-        f"  of which {MODEL_PART} (timed alone)": model_alone,
-        "  of which everything else (step − model)": step - model_alone,
+        f"  of which {MODEL_PART} (timed alone, × {views} views)": views * model_alone,
+        "  of which everything else (step − model)": step - views * model_alone,
         f"redirected ReLU gradient (first {k} steps, spread over {n})": k * (job["redirected"] - step) / n,
         f"host work between chunks (restart, PNGs; spread over {n})": max(0.0, job["host"]) / n,
     }
@@ -205,16 +206,17 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
         **{name: step - t for name, t in fastest.items()},
     }
     bare_icon = _gradient_time(lambda: acts(at_icon), [at_icon], calls)
+    # an icon step runs the model once per view: the bare comparison is per image-view
     return {
-        "batch": b, "size": size, "model_input": list(model_in.shape[1:3]), "steps": n,
+        "batch": b, "size": size, "model_input": list(model_in.shape[1:3]), "steps": n, "views": views,
         "ms_per_step": {key: round(1e3 * v, 2) for key, v in per_step.items()},
         "share_of_step": {key: round(v / total, 3) for key, v in per_step.items()},
         "parts_ms": {key: round(1e3 * v, 2) for key, v in alone.items()},
-        "icon_image_steps_per_s": round(b / total, 1),
+        "icon_image_steps_per_s": round(b * views / total, 1),
         "bare_image_steps_per_s": round(b / model_alone, 1),
         "bare_at_icon_size_image_steps_per_s": round(b / bare_icon, 1),
-        "icon_vs_bare": round(model_alone / total, 3),
-        "icon_vs_bare_at_icon_size": round(bare_icon / total, 3),
+        "icon_vs_bare": round(views * model_alone / total, 3),
+        "icon_vs_bare_at_icon_size": round(views * bare_icon / total, 3),
     }
 
 

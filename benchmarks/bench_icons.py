@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, icons, job_cells in jobs:
         folder = os.path.join(args.out, name)
         start = time.perf_counter()
-        images = render_cells(model, meta["layer"], job_cells, folder, icons, whitening)
+        images = render_cells(model, meta["layer"], job_cells, folder, icons, whitening=whitening)
         seconds = time.perf_counter() - start
         sheets.save_contact_sheet([images[(c.row, c.col)] for c in cells], os.path.join(args.out, f"{name}.png"),
                                   captions=[c["top_classes"][0]["label"][:14] for c in cells_meta])

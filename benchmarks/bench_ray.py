@@ -36,7 +36,7 @@ def timed_collect(model, layer, paths, executor, shard_images, positions) -> flo
     folder = tempfile.mkdtemp()
     try:
         start = time.perf_counter()
-        collect.collect(model, layer, paths, folder, positions, shard_images=shard_images, progress=False,
+        collect.collect(model, layer, paths, folder, positions=positions, shard_images=shard_images, progress=False,
                         executor=executor)
         return time.perf_counter() - start
     finally:

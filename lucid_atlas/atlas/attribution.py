@@ -81,7 +81,7 @@ def _images_of(source: ImageSource, ids: list[str], indices: list[int], size, ba
     if is_tfds(source):
         wanted = set(indices)
         lo, hi = min(indices), max(indices) + 1
-        for batch in iter_tfds_batches(source, size, batch_size, lo, hi):
+        for batch in iter_tfds_batches(source, size, batch_size, start=lo, stop=hi):
             keep = [k for k, image_id in enumerate(batch.ids) if int(image_id.rsplit("#", 1)[1]) in wanted]
             yield batch.images[keep], [int(batch.ids[k].rsplit("#", 1)[1]) for k in keep]
         return
@@ -93,7 +93,7 @@ def _images_of(source: ImageSource, ids: list[str], indices: list[int], size, ba
         yield batch.images, [by_path[p] for p in batch.ids]
 
 
-def attribute(model, act_dir: str, classes: Sequence[int], source: ImageSource = None, batch_size: int = 16,
+def attribute(model, act_dir: str, classes: Sequence[int], *, source: ImageSource = None, batch_size: int = 16,
               progress: bool = True) -> np.ndarray:
     """Attributions [N, K] of every collected row of ``act_dir`` to each class in ``classes``.
 

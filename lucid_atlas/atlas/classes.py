@@ -56,7 +56,8 @@ def collection(model, source: ImageSource, act_dir: str, s: ClassAtlasSettings, 
         manifest = storage.read_json(path)
         if manifest.get("complete") and manifest["settings"]["layer"] == s.layer:
             return collect.load_activations(act_dir)
-    collect.collect(model, s.layer, source, act_dir, s.positions, s.mode, s.seed, s.shard_images,
+    collect.collect(model, s.layer, source, act_dir, positions=s.positions, mode=s.mode, seed=s.seed,
+                    shard_images=s.shard_images,
                     progress=progress)
     return collect.load_activations(act_dir)
 
@@ -87,7 +88,7 @@ def _cell_means(xy: np.ndarray, values: np.ndarray, cells: list[grid.Cell], n: i
 
 
 def class_atlas(model, source: ImageSource, out_dir: str, target, settings: ClassAtlasSettings,
-                icons: IconSettings = IconSettings(), act_dir: str | None = None, progress: bool = True) -> dict:
+                icons: IconSettings = IconSettings(), *, act_dir: str | None = None, progress: bool = True) -> dict:
     """Class activation atlas of ``target`` under ``out_dir``: the rows that most raise its logit, laid out.
 
     :param model: a zoo model with class labels.
@@ -104,7 +105,7 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
     c = model.class_index(target)
     act_dir = act_dir or os.path.join(out_dir, "activations")
     acts = collection(model, source, act_dir, settings, progress)
-    attr = attribute(model, act_dir, [c], source, progress=progress)[:, 0]
+    attr = attribute(model, act_dir, [c], source=source, progress=progress)[:, 0]
     keep = select_rows(attr, settings.top_k, settings.threshold)
     if len(keep) < max(5, settings.min_count * 2):
         raise ValueError(f"only {len(keep)} rows attribute positively to '{model.labels[c]}' in this "
@@ -112,10 +113,12 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
     whitening = layout.whitening_matrix(acts.vectors)
     xy = layout.layout(acts.vectors[keep], settings.method, metric=settings.metric, seed=settings.seed)
     cells = grid.make_grid(xy, acts.vectors[keep], settings.grid, settings.min_count,
-                           acts.top_classes[keep], acts.image_index[keep])
+                           top_classes=acts.top_classes[keep], image_index=acts.image_index[keep])
     stem = f"class_{slug(model.labels[c])}"
-    drawn = draw_grid(model, settings.layer, cells, settings.grid, out_dir, stem, icons, whitening,
-                      acts.image_ids, progress, icon_folder=_icon_folder(stem, settings, icons, len(acts)))
+    drawn = draw_grid(model, settings.layer, cells, settings.grid, out_dir=out_dir, stem=stem, icons=icons,
+                      whitening=whitening,
+                      image_ids=acts.image_ids, progress=progress, icon_folder=_icon_folder(stem, settings, icons,
+                                                                                            len(acts)))
     means = _cell_means(xy, attr[keep], cells, settings.grid)
     for row, cell in zip(drawn["cells"], cells):
         row["mean_attribution"] = round(means[(cell.row, cell.col)], 5)
@@ -132,7 +135,7 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
 
 
 def compare_classes(model, source: ImageSource, out_dir: str, first, second, settings: ClassAtlasSettings,
-                    icons: IconSettings = IconSettings(), act_dir: str | None = None,
+                    icons: IconSettings = IconSettings(), *, act_dir: str | None = None,
                     progress: bool = True, draw: bool = True) -> dict:
     """Two-class comparison atlas (``first`` on the left, ``second`` on the right) and patch candidates.
 
@@ -155,7 +158,7 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
         raise ValueError("compare two different classes")
     act_dir = act_dir or os.path.join(out_dir, "activations")
     acts = collection(model, source, act_dir, settings, progress)
-    attr = attribute(model, act_dir, [a, b], source, progress=progress)
+    attr = attribute(model, act_dir, [a, b], source=source, progress=progress)
     keep = select_rows(attr.max(axis=1), settings.top_k, settings.threshold)
     if len(keep) < max(5, settings.min_count * 2):
         raise ValueError(f"only {len(keep)} rows attribute positively to '{model.labels[a]}' or "
@@ -164,13 +167,15 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
     y = layout.embed_1d(acts.vectors[keep], settings.metric, seed=settings.seed)
     xy = np.stack([(x + 1) / 2, y], axis=1)
     n = settings.grid
-    cells = grid.make_grid(xy, acts.vectors[keep], n, settings.min_count, acts.top_classes[keep],
-                           acts.image_index[keep])
+    cells = grid.make_grid(xy, acts.vectors[keep], n, settings.min_count, top_classes=acts.top_classes[keep],
+                           image_index=acts.image_index[keep])
     whitening = layout.whitening_matrix(acts.vectors)
     stem = f"compare_{slug(model.labels[a])}_vs_{slug(model.labels[b])}"
     if draw:
-        drawn = draw_grid(model, settings.layer, cells, n, out_dir, stem, icons, whitening, acts.image_ids,
-                          progress, decorate=lambda img: assemble.with_sides(img, model.labels[a], model.labels[b]),
+        drawn = draw_grid(model, settings.layer, cells, n, out_dir=out_dir, stem=stem, icons=icons,
+                          whitening=whitening, image_ids=acts.image_ids,
+                          progress=progress, decorate=lambda img: assemble.with_sides(img, model.labels[a],
+                                                                                      model.labels[b]),
                           icon_folder=_icon_folder(stem, settings, icons, len(acts)))
     else:
         drawn = {"atlas": None, "labelled": None, "icons": {},

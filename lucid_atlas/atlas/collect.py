@@ -136,8 +136,7 @@ def run_shard(model, job: ShardJob) -> dict:
     """Compute one shard and write its two files atomically; returns its manifest record."""
     fn = model.compiled_activations([job.layer, model.logits_layer])
     skips = SkipCounter()
-    vectors, meta = _collect_shard(model, job.layer, job.items, job.first, job.mode, job.positions, job.seed,
-                                   job.batch_size, fn, skips)
+    vectors, meta = _collect_shard(model, job, fn, skips)
     acts_name, meta_name = _shard_names(job.index)
     storage.atomic_save_npy(os.path.join(job.out_dir, acts_name), vectors.astype(job.dtype))
     storage.atomic_save_npz(os.path.join(job.out_dir, meta_name), meta)
@@ -146,9 +145,9 @@ def run_shard(model, job: ShardJob) -> dict:
             "skipped": [{"image": item, "reason": reason} for item, reason in skips.skipped]}
 
 
-def _collect_shard(model, layer: str, items, first_index: int, mode: str, positions: int,
-                   seed: int, batch_size: int, fn, skips: SkipCounter) -> tuple[np.ndarray, dict]:
-    """Rows for one shard; ``items``: paths, an array slice in [0, 1], or (tfds source, start, ids)."""
+def _collect_shard(model, job: ShardJob, fn, skips: SkipCounter) -> tuple[np.ndarray, dict]:
+    """Rows for one shard; ``job.items``: paths, an array slice in [0, 1], or (tfds source, start, ids)."""
+    items, first_index, mode, batch_size = job.items, job.first, job.mode, job.batch_size
     h, w, _ = model.image_shape
     vectors, meta = [], {"image_index": [], "positions": [], "top_classes": [], "top_probs": []}
     if mode == "max":
@@ -157,7 +156,7 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
     offset = 0
     if isinstance(items, tuple):  # (tfds source, start, shard ids)
         source, start, ids = items
-        batches = iter_tfds_batches(source, (h, w), batch_size, start, start + len(ids))
+        batches = iter_tfds_batches(source, (h, w), batch_size, start=start, stop=start + len(ids))
     else:
         batches = iter_batches(items, (h, w), batch_size, skips=skips)
     for batch in batches:
@@ -168,10 +167,10 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
             position_in_shard = ids.index(image_id, offset)
             image_index = first_index + position_in_shard
             offset = position_in_shard + 1
-            rng = np.random.default_rng([seed, image_index])
+            rng = np.random.default_rng([job.seed, image_index])
             if a.ndim == 1:  # dense layer: one vector per image (mode 'mean' only, checked above)
                 a = a[None, None]
-            pos = _positions(a.shape[0], a.shape[1], positions, mode, rng)
+            pos = _positions(a.shape[0], a.shape[1], job.positions, mode, rng)
             if mode == "max":
                 flat = a.reshape(-1, a.shape[-1])
                 where = flat.argmax(axis=0)
@@ -185,7 +184,7 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
             meta["positions"].append(pos.astype(np.int16))
             meta["top_classes"].append(np.tile(top.astype(np.int16), (len(rows), 1)))
             meta["top_probs"].append(np.tile(p[top].astype(np.float16), (len(rows), 1)))
-    depth = model.layer(layer).depth
+    depth = model.layer(job.layer).depth
     if not vectors:
         return np.zeros((0, depth), np.float32), {
             "image_index": np.zeros(0, np.int32), "positions": np.zeros((0, 2), np.int16),
@@ -194,7 +193,7 @@ def _collect_shard(model, layer: str, items, first_index: int, mode: str, positi
     return np.concatenate(vectors), {k: np.concatenate(v) for k, v in meta.items()}
 
 
-def collect(model, layer: str, source: ImageSource, out_dir: str, positions: int = 4, mode: str = "random",
+def collect(model, layer: str, source: ImageSource, out_dir: str, *, positions: int = 4, mode: str = "random",
             seed: int = 0, shard_images: int = 256, batch_size: int = 32, progress: bool = True,
             max_shards: int | None = None, executor=None, dtype: str = "float32",
             callback: Callable[[int, int], None] | None = None) -> dict:
@@ -315,7 +314,7 @@ def _classify_vectors(model, layer: str, vectors: np.ndarray, shape: tuple,
 
 
 def import_vectors(model, layer: str, vectors: np.ndarray | Iterable[np.ndarray], out_dir: str,
-                   shard_rows: int = 10000, source: str = "imported", n_rows: int | None = None,
+                   *, shard_rows: int = 10000, source: str = "imported", n_rows: int | None = None,
                    dtype: str = "float32", progress: bool = False) -> dict:
     """Store given activation vectors [N, C] of ``layer`` (e.g. Lucid's published aligned activations) as a
     collection, so the rest of the pipeline runs on them; rows have no image or position (-1), and their

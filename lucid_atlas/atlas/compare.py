@@ -175,7 +175,7 @@ def _picture(view: GridView, name: str, size: int, labels=None) -> Image.Image:
     return img
 
 
-def side_by_side(a: GridView, b: GridView, alignment: str, path: str, size: int = 640, labels=None) -> str:
+def side_by_side(a: GridView, b: GridView, alignment: str, *, path: str, size: int = 640, labels=None) -> str:
     """PNG: atlas a, and atlas b moved by the alignment, with their names."""
     canvas = Image.new("RGB", (2 * size + 30, size + 30), "white")
     canvas.paste(_picture(a, "identity", size, labels), (10, 25))
@@ -192,7 +192,7 @@ def compare_atlases(path_a: str, path_b: str, out_dir: str, grid: int | None = N
     a, b = load_grid(path_a, grid), load_grid(path_b, grid or None)
     report = compare(a, b)
     report.update({"a": path_a, "b": path_b})
-    report["picture"] = side_by_side(a, b, report["alignment"], os.path.join(out_dir, "compare.png"),
+    report["picture"] = side_by_side(a, b, report["alignment"], path=os.path.join(out_dir, "compare.png"),
                                      labels=labels)
     storage.write_json(os.path.join(out_dir, "compare.json"), report)
     return report

@@ -39,7 +39,7 @@ def cell_of(xy: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def make_grid(xy: np.ndarray, vectors: Rows, n: int, min_count: int = 3,
-              top_classes: np.ndarray | None = None, image_index: np.ndarray | None = None,
+              *, top_classes: np.ndarray | None = None, image_index: np.ndarray | None = None,
               n_top: int = 3, n_examples: int = 4, progress: bool = False,
               means: dict[int, np.ndarray] | None = None) -> list[Cell]:
     """Cells with at least ``min_count`` points, each with its mean vector and top-1 class shares.

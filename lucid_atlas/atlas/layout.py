@@ -54,7 +54,7 @@ def normalize_layout(xy: np.ndarray, clip_percentile: float = 1.0, margin: float
     return (margin + unit * (1 - 2 * margin)).astype(np.float32)
 
 
-def layout(vectors: Rows, method: str = "umap", n_neighbors: int = 50, min_dist: float = 0.05,
+def layout(vectors: Rows, method: str = "umap", *, n_neighbors: int = 50, min_dist: float = 0.05,
            metric: str = "cosine", perplexity: float = 30.0, fit_sample: int | None = 20000,
            seed: int = 0, normalize: bool = True, progress: bool = False, parts_dir: str | None = None,
            workers: int = 1) -> np.ndarray:

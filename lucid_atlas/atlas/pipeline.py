@@ -51,7 +51,8 @@ def _layout(vectors: Rows, s: AtlasSettings, out_dir: str, progress: bool) -> np
         if len(xy) == len(vectors):
             return xy
     workers = s.layout_workers or os.cpu_count() or 1
-    xy = layout.layout(vectors, s.method, s.n_neighbors, s.min_dist, s.metric, fit_sample=s.fit_sample, seed=s.seed,
+    xy = layout.layout(vectors, s.method, n_neighbors=s.n_neighbors, min_dist=s.min_dist, metric=s.metric,
+                       fit_sample=s.fit_sample, seed=s.seed,
                        progress=progress, parts_dir=os.path.join(out_dir, f"layout_{s.method}_parts"),
                        workers=workers)
     storage.atomic_save_npy(path, xy)
@@ -79,7 +80,8 @@ def _grid(xy: np.ndarray, vectors: Rows, n: int, s: AtlasSettings, top_classes, 
         saved = storage.load_npz(path)
         if "n_rows" in saved and int(saved["n_rows"]) == len(vectors):
             means = {int(r) * n + int(c): d for r, c, d in zip(saved["rows"], saved["cols"], saved["directions"])}
-    cells = grid.make_grid(xy, vectors, n, s.min_count, top_classes, image_index, progress=progress, means=means)
+    cells = grid.make_grid(xy, vectors, n, s.min_count, top_classes=top_classes, image_index=image_index,
+                           progress=progress, means=means)
     if means is None:
         storage.atomic_save_npz(path, {
             "rows": np.array([c.row for c in cells], np.int32), "cols": np.array([c.col for c in cells], np.int32),
@@ -89,7 +91,7 @@ def _grid(xy: np.ndarray, vectors: Rows, n: int, s: AtlasSettings, top_classes, 
 
 
 def build_atlas(model, source: ImageSource | None, out_dir: str, settings: AtlasSettings,
-                icons: IconSettings = IconSettings(), progress: bool = True, density: bool = False,
+                icons: IconSettings = IconSettings(), *, progress: bool = True, density: bool = False,
                 executor=None, vectors: np.ndarray | None = None,
                 on_stage: Callable[[str], None] | None = None, collected: bool = False) -> dict:
     """Build (or finish) an atlas under ``out_dir``; returns a summary with paths and figures.
@@ -125,12 +127,8 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
     if collected:
         if not storage.exists(os.path.join(act_dir, collect.MANIFEST)):
             raise FileNotFoundError(f"collected=True but there is no collection at {act_dir}")
-    elif vectors is not None:
-        collect.import_vectors(model, settings.layer, vectors, act_dir, dtype=settings.dtype)
     else:
-        collect.collect(model, settings.layer, source, act_dir, settings.positions, settings.mode,
-                        settings.seed, settings.shard_images, progress=progress, executor=executor,
-                        dtype=settings.dtype)
+        _collect(model, source, vectors, act_dir, settings, progress, executor)
     acts = collect.load_activations(act_dir)
     rows = acts.vectors if len(acts) <= settings.in_memory_rows else acts.rows
     seconds["collect"] = time.perf_counter() - started
@@ -157,19 +155,17 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
         cells = _grid(xy, rows, n, settings, top_classes, None if imported else acts.image_index, out_dir, progress)
         seconds[f"grid_{n}"] = time.perf_counter() - mark
         stage(f"render_{n}")
-        drawn = draw_grid(model, settings.layer, cells, n, out_dir, f"atlas_{n}", icons, S, acts.image_ids,
-                          progress, density, executor=executor)
+        drawn = draw_grid(model, settings.layer, cells, n, out_dir=out_dir, stem=f"atlas_{n}", icons=icons,
+                          whitening=S, image_ids=acts.image_ids,
+                          progress=progress, density=density, executor=executor)
         seconds["render"] += drawn.pop("render_seconds")
         stage(f"assemble_{n}")
         mark = time.perf_counter()
-        purity = grid.class_purity(xy, top1, n, settings.min_count) if known else float("nan")
-        random_xy = np.random.default_rng(settings.seed).uniform(size=xy.shape)
+        purity, purity_random = _purities(xy, top1, n, settings) if known else (float("nan"), float("nan"))
         description = {
             "model": model.name, "layer": settings.layer, "grid": n, "icon_size": icons.size,
             "settings": asdict(settings), "icons": asdict(icons), "rows": len(acts),
-            "images": len(acts.image_ids), "class_purity": purity,
-            "class_purity_random_layout": (grid.class_purity(random_xy, top1, n, settings.min_count)
-                                           if known else float("nan")),
+            "images": len(acts.image_ids), "class_purity": purity, "class_purity_random_layout": purity_random,
             "cells": drawn["cells"],
         }
         storage.write_json(os.path.join(out_dir, f"atlas_{n}.json"), description)
@@ -182,7 +178,25 @@ def build_atlas(model, source: ImageSource | None, out_dir: str, settings: Atlas
     return summary
 
 
-def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, icons: IconSettings,
+def _collect(model, source: ImageSource | None, vectors: np.ndarray | None, act_dir: str, settings: AtlasSettings,
+             progress: bool, executor) -> None:
+    """The collection stage: rows from the images (resumable), or the given vectors stored as one."""
+    if vectors is not None:
+        collect.import_vectors(model, settings.layer, vectors, act_dir, dtype=settings.dtype)
+    else:
+        collect.collect(model, settings.layer, source, act_dir, positions=settings.positions, mode=settings.mode,
+                        seed=settings.seed, shard_images=settings.shard_images, progress=progress, executor=executor,
+                        dtype=settings.dtype)
+
+
+def _purities(xy: np.ndarray, top1: np.ndarray, n: int, settings: AtlasSettings) -> tuple[float, float]:
+    """Class purity of the n×n grid, and of a seeded random layout of the same rows (the chance level)."""
+    random_xy = np.random.default_rng(settings.seed).uniform(size=xy.shape)
+    return (grid.class_purity(xy, top1, n, settings.min_count),
+            grid.class_purity(random_xy, top1, n, settings.min_count))
+
+
+def draw_grid(model, layer: str, cells: list, n: int, *, out_dir: str, stem: str, icons: IconSettings,
               whitening: np.ndarray | None, image_ids: list[str], progress: bool = True,
               density: bool = False, decorate=None, icon_folder: str | None = None, executor=None) -> dict:
     """Render the cells' icons (cached under ``icons_<stem>_<settings key>``) and write ``<stem>.png``
@@ -195,7 +209,8 @@ def draw_grid(model, layer: str, cells: list, n: int, out_dir: str, stem: str, i
     """
     mark = time.perf_counter()
     icon_dir = os.path.join(out_dir, icon_folder or f"icons_{stem.removeprefix('atlas_')}_{icons.key()}")
-    rendered = render_cells(model, layer, cells, icon_dir, icons, whitening, progress, executor)
+    rendered = render_cells(model, layer, cells, icon_dir, icons, whitening=whitening, progress=progress,
+                            executor=executor)
     render_seconds = time.perf_counter() - mark
     mark = time.perf_counter()
     image = assemble.atlas_image(cells, rendered, n, icons.size, density)

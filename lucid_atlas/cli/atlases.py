@@ -52,7 +52,7 @@ def cmd_class_atlas(args: argparse.Namespace) -> dict:
 
     model = models.load(args.model)
     settings, icons = class_settings(args, model, 8)
-    summary = class_atlas(model, args.images, args.out, args.class_, settings, icons, args.activations,
+    summary = class_atlas(model, args.images, args.out, args.class_, settings, icons, act_dir=args.activations,
                           progress=not args.no_progress)
     return finish(args, summary, "class_atlas_summary.json",
                    f"class activation atlas of '{summary['class']}' ({summary['rows_kept']} of {summary['rows']} "
@@ -66,7 +66,7 @@ def cmd_compare_classes(args: argparse.Namespace) -> dict:
     model = models.load(args.model)
     settings, icons = class_settings(args, model, 10)
     summary = compare_classes(model, args.images, args.out, args.classes[0], args.classes[1], settings, icons,
-                              args.activations, progress=not args.no_progress)
+                              act_dir=args.activations, progress=not args.no_progress)
     sides = {}
     for c in summary["candidates"]:
         sides.setdefault(c["side"], []).append(os.path.basename(c["icon"]))

@@ -30,14 +30,16 @@ def cmd_patch(args: argparse.Namespace) -> dict:
         layers = split_list(args.layer)
         settings, icons = class_settings(args, model, 10, layer=layers[0] if layers else None)
         summary = study.discover_patch(model, args.images, args.source, args.target, args.out, settings, icons,
-                                       split_list(args.activations) or None, args.augment, ratios,
-                                       _candidate_settings(args, extra_layers=tuple(layers[1:])),
-                                       args.seed, progress=not args.no_progress)
+                                       act_dir=split_list(args.activations) or None, n_augment=args.augment,
+                                       ratios=ratios,
+                                       candidate_settings=_candidate_settings(args, extra_layers=tuple(layers[1:])),
+                                       seed=args.seed, progress=not args.no_progress)
     elif "auto" in args.patch:
         raise ValueError("--patch auto discovers a patch on its own; give it alone, or give patch files/folders")
     else:
         summary = study.evaluate_patch_files(model, args.images, args.source, args.target, args.patch, args.out,
-                                             args.augment, ratios, args.corner, args.ratio, args.seed)
+                                             n_augment=args.augment, ratios=ratios, corner=args.corner,
+                                             ratio=args.ratio, seed=args.seed)
         if not args.json:
             print(summary["note"] + "\n\n" + summary["table"])
     if args.spread_seeds:
@@ -46,8 +48,9 @@ def cmd_patch(args: argparse.Namespace) -> dict:
         patch = load_image(summary["outputs"]["patch"])
         summary["seed_spread"] = study.seed_spread(
             model, args.images, model.class_index(args.source), model.class_index(args.target), patch,
-            args.augment, range(args.seed, args.seed + args.spread_seeds),
-            tuple(summary["patch_result"]["static_config"]), ratios, 0.5 if args.patch == ["auto"] else None)
+            n_augment=args.augment, seeds=range(args.seed, args.seed + args.spread_seeds),
+            config=tuple(summary["patch_result"]["static_config"]), ratios=ratios,
+            held_out_share=0.5 if args.patch == ["auto"] else None)
         d = summary["seed_spread"]["dynamic_rate"]
         print(f"dynamic flip rate over {args.spread_seeds} variant seeds: {d['mean']:.1%} "
               f"(min {d['min']:.1%}, max {d['max']:.1%}, sd {d['std']:.1%})", file=sys.stderr)

@@ -75,7 +75,7 @@ def cmd_layer_sheet(args: argparse.Namespace) -> dict:
     for layer in layers:
         depth = model.layer(layer).depth
         chans = gallery.spread_channels(depth, args.channels, args.seed)
-        result = gallery.render_channels(model, layer, chans, args.size, args.steps, args.seed,
+        result = gallery.render_channels(model, layer, chans, size=args.size, steps=args.steps, seed=args.seed,
                                          progress=not args.no_progress, optimizer=Adam(args.lr))
         rows += list(result.images[-1])
         captions += [f"{layer}:{c}" for c in chans]
@@ -104,8 +104,9 @@ def cmd_deep_visualization(args: argparse.Namespace) -> dict:
         raise ValueError("give --class or --layer with --channel")
     images, captions, values = [], [], {}
     for preset in args.presets.split(","):
-        shown, result = gallery.render_deep_visualization(model, objective, preset, args.size, args.steps,
-                                                          args.seed, args.lr, progress=not args.no_progress)
+        shown, result = gallery.render_deep_visualization(model, objective, preset, size=args.size, steps=args.steps,
+                                                          seed=args.seed, learning_rate=args.lr,
+                                                          progress=not args.no_progress)
         images.append(shown)
         captions.append("Lucid (fft+decorrelate)" if preset == "lucid" else f"Yosinski #{preset}")
         values[preset] = round(float(result.values[-1].mean()), 3)

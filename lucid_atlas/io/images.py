@@ -160,7 +160,7 @@ def tfds_ids(source: str) -> list[str]:
     return [f"{TFDS_PREFIX}{name}/{split}#{i}" for i in range(count)]
 
 
-def iter_tfds_batches(source: str, size: int | tuple[int, int], batch_size: int, start: int = 0,
+def iter_tfds_batches(source: str, size: int | tuple[int, int], batch_size: int, *, start: int = 0,
                       stop: int | None = None, resize_short: int | None = None) -> Iterator[ImageBatch]:
     """Batches in [0, 1] of examples ``start:stop`` of a TFDS split, resized and center-cropped."""
     tfds, ds, name, split = _tfds_split(source)
@@ -194,7 +194,7 @@ def resolve_paths(source: ImageSource) -> list[str]:
 
 
 def iter_batches(source: ImageSource, size: int | tuple[int, int] = 224, batch_size: int = 32,
-                 resize_short: int | None = None, skips: SkipCounter | None = None,
+                 *, resize_short: int | None = None, skips: SkipCounter | None = None,
                  start: int = 0) -> Iterator[ImageBatch]:
     """Stream a source as batches in [0, 1]; unreadable files are skipped and counted in ``skips``."""
     skips = skips if skips is not None else SkipCounter()
@@ -224,7 +224,7 @@ def iter_batches(source: ImageSource, size: int | tuple[int, int] = 224, batch_s
 def load_images(source: ImageSource, size: int | tuple[int, int] = 224, resize_short: int | None = None,
                 skips: SkipCounter | None = None) -> ImageBatch:
     """All images of a source in memory (for small sets; use :func:`iter_batches` for large ones)."""
-    batches = list(iter_batches(source, size, 256, resize_short, skips))
+    batches = list(iter_batches(source, size, 256, resize_short=resize_short, skips=skips))
     if not batches:
         h, w = (size, size) if isinstance(size, int) else size
         return ImageBatch(np.zeros((0, h, w, 3), np.float32), [])

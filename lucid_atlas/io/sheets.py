@@ -54,7 +54,7 @@ def fit_text(draw: ImageDraw.ImageDraw, text: str, font, width: int, keep_end: b
 
 
 def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str] | None = None,
-                  columns: int | None = None, pad: int = 4, cell: int | None = None,
+                  *, columns: int | None = None, pad: int = 4, cell: int | None = None,
                   title: str | None = None, background: int = 255) -> Image.Image:
     """A grid of images with optional one-line captions under each and a title on top."""
     if len(images) == 0:

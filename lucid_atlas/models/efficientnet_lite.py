@@ -75,7 +75,7 @@ def block_specs(state: dict[str, np.ndarray]) -> list[BlockSpec]:
     return specs
 
 
-def build_keras(specs: list[BlockSpec], stem: int, head: int, classes: int, name: str,
+def build_keras(specs: list[BlockSpec], stem: int, head: int, *, classes: int, name: str,
                 input_size: int | None = None) -> keras.Model:
     """The EfficientNet-Lite network in Keras, expecting inputs already scaled to ~[-1, 1].
 
@@ -259,7 +259,7 @@ def load_efficientnet_lite(variant: str = "efficientnet_lite0", cache_dir: str |
     stem = weights["stem_conv"][0].shape[-1]
     head = weights["head_conv"][0].shape[-1]
     classes = weights["logits"][0].shape[-1]
-    model = build_keras(specs, stem, head, classes, variant, input_size)
+    model = build_keras(specs, stem, head, classes=classes, name=variant, input_size=input_size)
     for layer_name, arrays in folded_weights(weights, specs).items():
         model.get_layer(layer_name).set_weights(arrays)
     return from_keras(

@@ -45,7 +45,7 @@ def _true_class(model: VisionModel, path: str) -> int | None:
         return None
 
 
-def evaluate(model: VisionModel, source: ImageSource, batch_size: int = 32, top_k: int = 5,
+def evaluate(model: VisionModel, source: ImageSource, *, batch_size: int = 32, top_k: int = 5,
              resize_short: int | None = None, limit: int | None = None, progress: bool = True) -> Evaluation:
     """Top-1/top-5 where each image's class is known from its synset file name or folder name.
 
@@ -66,7 +66,8 @@ def evaluate(model: VisionModel, source: ImageSource, batch_size: int = 32, top_
     predictions = []
     start = time.perf_counter()
     bar = tqdm(total=total, unit="img", desc=f"evaluate {model.name}", disable=not progress)
-    for batch in iter_batches(paths if paths is not None else source, (h, w), batch_size, resize_short, skips):
+    for batch in iter_batches(paths if paths is not None else source, (h, w), batch_size, resize_short=resize_short,
+                              skips=skips):
         logits = logits_fn(tf.constant(batch.images))[0].numpy()
         probs = tf.nn.softmax(logits).numpy()
         top = np.argsort(-logits, axis=1)[:, :top_k]

@@ -194,7 +194,7 @@ def _shorten(layers: Sequence[LayerInfo], logits_layer: str | None):
 def from_graph_def(
     graph_def,
     input_name: str = "input",
-    image_shape: Sequence[int] = (224, 224, 3),
+    *, image_shape: Sequence[int] = (224, 224, 3),
     value_range: tuple[float, float] = (0.0, 1.0),
     layers: Sequence[LayerInfo] | None = None,
     labels: Sequence[str] | None = None,
@@ -363,7 +363,7 @@ def _logits_from_output(graph_def, output: str) -> str:
 
 
 def from_saved_model(obj_or_path, image_shape: Sequence[int] = (224, 224, 3),
-                     value_range: tuple[float, float] = (0.0, 1.0), labels: Sequence[str] | None = None,
+                     *, value_range: tuple[float, float] = (0.0, 1.0), labels: Sequence[str] | None = None,
                      signature: str | None = None, name: str | None = None) -> VisionModel:
     """A TF SavedModel (path or loaded object) frozen into a graph so every op is a layer."""
     path = None
@@ -395,5 +395,5 @@ def from_hub(handle: str, image_shape: Sequence[int] = (224, 224, 3),
         raise ModelError(f"could not load TF-Hub model '{handle}' ({exc.__class__.__name__}: {exc}). "
                          "Offline? Download and extract it, then pass the local folder.") from None
     parts = [p for p in handle.rstrip("/").split("/") if p and not p.isdigit()]
-    return from_saved_model(obj, image_shape, value_range, labels, name=name or parts[-1])
+    return from_saved_model(obj, image_shape, value_range=value_range, labels=labels, name=name or parts[-1])
 

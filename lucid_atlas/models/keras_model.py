@@ -81,7 +81,7 @@ def _activation_reader(model) -> Callable[..., list[tf.Tensor]]:
 
 def from_keras(
     model,
-    name: str | None = None,
+    *, name: str | None = None,
     preprocess: Callable[[tf.Tensor], tf.Tensor] | None = None,
     value_range: tuple[float, float] = (0.0, 1.0),
     labels: Sequence[str] | None = None,

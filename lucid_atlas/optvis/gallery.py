@@ -21,7 +21,7 @@ def classes_objective(labels: Sequence[int | str]) -> objectives.Objective:
     return sum(objectives.class_logit(label, batch=i) for i, label in enumerate(labels))
 
 
-def render_channels(model, layer: str, channels: Sequence[int], size: int = 128, steps: int = 256,
+def render_channels(model, layer: str, channels: Sequence[int], *, size: int = 128, steps: int = 256,
                     seed: int | None = 0, progress: bool = True, **options) -> RenderResult:
     """One image per channel of ``layer``, rendered together in one batch."""
     return render(model, channels_objective(layer, channels),
@@ -48,7 +48,7 @@ def spread_layers(model, k: int = 4, kind: str = "conv") -> list[str]:
     return list(dict.fromkeys(names[int(round(i))] for i in idx))
 
 
-def render_deep_visualization(model, objective: objectives.ObjectiveLike, preset: str, size: int = 128,
+def render_deep_visualization(model, objective: objectives.ObjectiveLike, preset: str, *, size: int = 128,
                               steps: int = 200, seed: int | None = 0, learning_rate: float = 0.02,
                               progress: bool = True, callback=None, every: int | None = None
                               ) -> tuple[np.ndarray, RenderResult]:

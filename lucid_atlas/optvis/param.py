@@ -257,7 +257,7 @@ def bilinear_sample(texture, uv) -> tf.Tensor:
 
 
 def image(w: int, h: int | None = None, batch: int = 1, sd: float | None = None, decorrelate: bool = True,
-          fft: bool = True, alpha: bool = False, channels: int | None = None, sigmoid: bool = True,
+          fft: bool = True, alpha: bool = False, *, channels: int | None = None, sigmoid: bool = True,
           seed: int | None = None, jit_compile: bool = True, decay_power: float = 1.0) -> Param:
     """Lucid's default image parameterization: [batch, h, w, channels] in [0, 1].
 
@@ -325,7 +325,7 @@ def _instance_norm(x: tf.Tensor) -> tf.Tensor:
 
 
 def cppn(width: int, batch: int = 1, channels: int = 3, hidden: int = 24, layers: int = 8,
-         height: int | None = None, seed: int | None = None,
+         *, height: int | None = None, seed: int | None = None,
          activation: Callable[[tf.Tensor], tf.Tensor] = composite_activation, normalize: bool = False) -> Param:
     """A CPPN: an MLP from (x, y) coordinates to colors; smooth, resolution-free patterns.
 

@@ -43,7 +43,7 @@ class ProgressiveResult:
     values: list[np.ndarray]
 
 
-def progressive_render(model, objective: ObjectiveLike, size: int = 64, octaves: int = 4,
+def progressive_render(model, objective: ObjectiveLike, *, size: int = 64, octaves: int = 4,
                        scale: float = 1.4, steps: int = 64, batch: int = 1, seed: int | None = 0,
                        max_size: int | None = None, learning_rate: float = 0.05,
                        transforms: Sequence[Callable] | None = None, progress: bool = True,
@@ -88,7 +88,7 @@ def _channel_mix(layer: str, now: tf.Variable, prev: tf.Variable, mix: tf.Variab
     return Objective(inner, f"zoom({layer})", [layer])
 
 
-def zoom_frames(model, layer: str, channels: Sequence[int], frames: int = 60, size: int = 128,
+def zoom_frames(model, layer: str, channels: Sequence[int], *, frames: int = 60, size: int = 128,
                 zoom: float = 1.05, steps_per_frame: int = 8, frames_per_channel: int = 20,
                 start: np.ndarray | None = None, seed: int | None = 0, learning_rate: float = 0.05,
                 progress: bool = True) -> list[np.ndarray]:

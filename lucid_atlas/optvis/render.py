@@ -33,46 +33,7 @@ from . import rng
 from . import transform as transform_lib
 from .objectives import Accessor, ObjectiveLike, as_objective
 from .regularizers import ImageOp
-
-REDIRECTED_RELU = "LucidAtlasRedirectedRelu"
-REDIRECTED_RELU6 = "LucidAtlasRedirectedRelu6"
-
-
-def _keep_rows(mag: tf.Tensor, a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """Per batch row: ``a`` where ``mag > 0`` else ``b``."""
-    cond = tf.reshape(mag > 0.0, tf.concat([tf.shape(mag), tf.ones([tf.rank(a) - 1], tf.int32)], 0))
-    return tf.where(cond, a, b)
-
-
-def _redirected_relu_grad(op, grad):
-    """Lucid: where no gradient passes a ReLU for a whole image, let through the part that lifts it."""
-    x = op.inputs[0]
-    relu_grad = tf.where(x < 0.0, tf.zeros_like(grad), grad)
-    redirected = tf.where(tf.logical_and(x < 0.0, grad > 0.0), tf.zeros_like(grad), grad)
-    mag = tf.norm(tf.reshape(relu_grad, [tf.shape(relu_grad)[0], -1]), axis=1)
-    return _keep_rows(mag, relu_grad, redirected)
-
-
-def _redirected_relu6_grad(op, grad):
-    """The same for ReLU6, also refusing to push values above 6 higher."""
-    x = op.inputs[0]
-    relu_grad = tf.where(tf.logical_or(x < 0.0, x > 6.0), tf.zeros_like(grad), grad)
-    blocked = tf.logical_or(tf.logical_and(x < 0.0, grad > 0.0), tf.logical_and(x > 6.0, grad < 0.0))
-    redirected = tf.where(blocked, tf.zeros_like(grad), grad)
-    mag = tf.norm(tf.reshape(relu_grad, [tf.shape(relu_grad)[0], -1]), axis=1)
-    return _keep_rows(mag, relu_grad, redirected)
-
-
-def _register_gradients() -> None:
-    for name, fn in ((REDIRECTED_RELU, _redirected_relu_grad), (REDIRECTED_RELU6, _redirected_relu6_grad)):
-        try:
-            tf.RegisterGradient(name)(fn)
-        except KeyError:  # already registered (module reloaded)
-            pass
-
-
-_register_gradients()
-RELU_OVERRIDES = {"Relu": REDIRECTED_RELU, "Relu6": REDIRECTED_RELU6}
+from .relu_gradient import RELU_OVERRIDES
 
 
 @dataclass
@@ -159,26 +120,28 @@ def _model_transform(model, param, transforms):
     return _ModelTransform(model, image_shape, transforms), image_shape
 
 
-def _forward(model, objective, images, transform, seeds, overrides=None, jit_compile: bool = False):
-    """Each image's objective value [B] after the transforms drawn from per-image ``seeds`` [B, 2]."""
+def _forward(model, objective, images, transform, seeds, overrides=None, jit_compile: bool = False,
+             views: int = 1):
+    """Each image's objective value [B] after the transforms drawn from per-image ``seeds`` [B, 2],
+    averaged over ``views`` independent draws (the first is the single-view draw). The views go
+    through the transforms and the model as one batch of views × B images."""
     layers = objective.model_layers(model)
+    if views > 1:  # every view a row of one batch: image i's view v draws from its own folded seed
+        seeds = tf.concat([seeds] + [rng.fold(seeds, 1000 + view) for view in range(1, views)], 0)
     with transform_lib.xla_compatible(jit_compile):
-        x = transform(images, seeds)
+        x = transform(tf.concat([images] * views, 0) if views > 1 else images, seeds)
     acts = model.activations(x, layers, gradient_overrides=overrides) if layers else {}
-    return objective.per_image(Accessor(model, acts, images))
+    if views == 1:
+        return objective.per_image(Accessor(model, acts, images))
+    b = tf.shape(images)[0]
+    total = 0.0
+    for view in range(views):
+        part = {name: a[view * b:(view + 1) * b] for name, a in acts.items()}
+        total += objective.per_image(Accessor(model, part, images))
+    return total / views
 
 
-def _forward_views(model, objective, images, transform, seeds, views: int = 1, overrides=None,
-                   jit_compile: bool = False):
-    """Each image's objective value [B] averaged over ``views`` independent draws of the transforms
-    (the first is the single-view draw), so a step follows the gradient of many crops and zooms."""
-    value = _forward(model, objective, images, transform, seeds, overrides, jit_compile)
-    for view in range(1, views):
-        value += _forward(model, objective, images, transform, rng.fold(seeds, 1000 + view), overrides, jit_compile)
-    return value / views if views > 1 else value
-
-
-def objective_values(model, objective: ObjectiveLike, param, transforms=(), seed: int = 0,
+def objective_values(model, objective: ObjectiveLike, param, transforms=(), *, seed: int = 0,
                      step: int = 0, shared_draws: bool = False) -> np.ndarray:
     """Each image's objective value [B] for the param's current images (no optimization).
 
@@ -190,7 +153,7 @@ def objective_values(model, objective: ObjectiveLike, param, transforms=(), seed
     return _forward(model, objective, param(), transform, seeds).numpy()
 
 
-def make_step(model, objective, param, optimizer, transforms, image_ops: Sequence[ImageOp] = (),
+def make_step(model, objective, param, optimizer, transforms, *, image_ops: Sequence[ImageOp] = (),
               redirect_relu: bool = False, jit_compile: bool = False, seed: int | tf.Variable = 0,
               counter: tf.Variable | None = None, image_ids: tf.Variable | None = None,
               shared_draws: bool = False, views: int = 1) -> Step:
@@ -219,7 +182,7 @@ def make_step(model, objective, param, optimizer, transforms, image_ops: Sequenc
         ids = tf.zeros_like(image_ids) if shared_draws else image_ids
         seeds = rng.per_image(tf.stack([base, index]), ids)
         images = param()
-        value = _forward_views(model, objective, images, transform, seeds, int(views), overrides, jit_compile)
+        value = _forward(model, objective, images, transform, seeds, overrides, jit_compile, int(views))
         # the sum, not the mean: each image's gradient is its own, whatever the batch size
         grads = tf.gradients(-tf.reduce_sum(value), variables)
         optimizer.apply_gradients(zip(grads, variables))
@@ -269,7 +232,7 @@ class Renderer:
     """
 
     def __init__(self, model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
-                 optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
+                 optimizer=None, transforms: Sequence[Callable] | Callable | None = None, *,
                  relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
                  step_counter: tf.Variable | None = None, shared_draws: bool = False, views: int = 1):
         """``step_counter``: an int64 variable to count the steps in (default: a new one), for
@@ -339,7 +302,7 @@ class Renderer:
             n -= k
         return value.numpy()
 
-    def run(self, thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
+    def run(self, thresholds: Sequence[int] = (512,), *, seed: int | None = 0, progress: bool = True,
             callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None,
             steps_per_call: int = 16, image_ids: Sequence[int] | None = None) -> RenderResult:
         """Optimize from a fresh image; the images at each threshold and their objective values.
@@ -380,7 +343,7 @@ class Renderer:
 
 def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Param] | None = None,
            optimizer=None, transforms: Sequence[Callable] | Callable | None = None,
-           thresholds: Sequence[int] = (512,), seed: int | None = 0, progress: bool = True,
+           thresholds: Sequence[int] = (512,), *, seed: int | None = 0, progress: bool = True,
            relu_gradient_steps: int = 16, image_ops: Sequence[ImageOp] = (), jit_compile: bool = False,
            callback: Callable[[int, np.ndarray], None] | None = None, desc: str | None = None,
            steps_per_call: int = 16) -> RenderResult:
@@ -403,13 +366,14 @@ def render(model, objective: ObjectiveLike, param_f: Callable[[], param_lib.Para
     :param steps_per_call: steps run per compiled call (the progress bar moves in such chunks).
     :returns: a :class:`RenderResult` (images and each image's value per threshold, the history).
     """
-    renderer = Renderer(model, objective, param_f, optimizer, transforms, relu_gradient_steps, image_ops,
-                        jit_compile)
-    return renderer.run(thresholds, seed, progress, callback, desc, steps_per_call)
+    renderer = Renderer(model, objective, param_f, optimizer, transforms, relu_gradient_steps=relu_gradient_steps,
+                        image_ops=image_ops, jit_compile=jit_compile)
+    return renderer.run(thresholds, seed=seed, progress=progress, callback=callback, desc=desc,
+                        steps_per_call=steps_per_call)
 
 
 def render_vis(model, objective: ObjectiveLike, param_f=None, optimizer=None, transforms=None,
-               thresholds: Sequence[int] = (512,), show: bool = False, **options) -> list[np.ndarray]:
+               thresholds: Sequence[int] = (512,), *, show: bool = False, **options) -> list[np.ndarray]:
     """Lucid's ``render_vis``: one image batch (NHWC, [0, 1]) per threshold. See :func:`render`.
     ``show`` displays each threshold's batch (inline in a notebook), labelled with the objective.
     Lucid's ``verbose``, ``use_fixed_seed`` and ``relu_gradient_override`` are understood."""

@@ -57,7 +57,7 @@ def comparison_folder(layer: str, n_layers: int) -> str:
     return "comparison" if n_layers == 1 else f"comparison_{slug(layer)}"
 
 
-def compare_layers(model, images: ImageSource, pair: tuple[int, int], out_dir: str, settings: ClassAtlasSettings,
+def compare_layers(model, images: ImageSource, pair: tuple[int, int], out_dir: str, *, settings: ClassAtlasSettings,
                    icons: IconSettings, layers: Sequence[str], act_dirs: Sequence[str],
                    progress: bool = True) -> list[LayerComparison]:
     """Each layer's source-vs-target comparison (its atlas drawn only when there is one layer)."""
@@ -65,7 +65,7 @@ def compare_layers(model, images: ImageSource, pair: tuple[int, int], out_dir: s
     for layer, act_dir in zip(layers, act_dirs):
         folder = os.path.join(out_dir, comparison_folder(layer, len(layers)))
         summary = compare_classes(model, images, folder, pair[0], pair[1], dataclasses.replace(settings, layer=layer),
-                                  icons, act_dir, progress, draw=len(layers) == 1)
+                                  icons, act_dir=act_dir, progress=progress, draw=len(layers) == 1)
         with np.load(summary["directions"]) as d:
             mine = np.flatnonzero(d["side"] == pair[1])
             offsets = d["member_offsets"]
@@ -86,7 +86,7 @@ def sketches_needed(comparisons: Sequence[LayerComparison], settings: CandidateS
 
 
 def rendered_candidates(model, comparisons: Sequence[LayerComparison], out_dir: str, target_label: str,
-                        settings: CandidateSettings, seed: int, rank: Ranker,
+                        *, settings: CandidateSettings, seed: int, rank: Ranker,
                         progress: bool = True) -> list[Candidate]:
     """Renderings of the directions with every recipe at every size, ``tries`` each; with more
     directions than ``settings.rendered_directions``, only those whose sketches ``rank`` best."""
@@ -117,8 +117,9 @@ def _render(model, comp: LayerComparison, out_dir: str, target_label: str, setti
     icon_settings = settings.icon_settings(recipe, size, seed)
     key = hashlib.sha1(comp.directions.tobytes() + repr((comp.layer, icon_settings)).encode()).hexdigest()[:8]
     folder = os.path.join(out_dir, f"candidates_{slug(target_label)}_{recipe}_{key}")
-    return render_candidates(model, comp.layer, comp.directions, comp.names, folder, comp.whitening, icon_settings,
-                             tries, recipe, progress, only, {"layer": comp.layer})
+    return render_candidates(model, comp.layer, comp.directions, comp.names, folder=folder, whitening=comp.whitening,
+                             icons=icon_settings,
+                             tries=tries, label=recipe, progress=progress, only=only, origin={"layer": comp.layer})
 
 
 def layer_photos(model, comparisons: Sequence[LayerComparison], pair: tuple[int, int],
@@ -128,7 +129,7 @@ def layer_photos(model, comparisons: Sequence[LayerComparison], pair: tuple[int,
     out, seen = [], set()
     for comp in comparisons:
         acts = collect.load_activations(comp.act_dir)
-        for c in photo_candidates(model, acts, comp.rows, comp.layer, pair, settings.photos):
+        for c in photo_candidates(model, acts, comp.rows, comp.layer, pair=pair, settings=settings.photos):
             key = (c.origin["image"], tuple(c.origin.get("box", ())), c.origin["crop"])
             if key in seen:
                 continue

@@ -86,7 +86,7 @@ class CandidateSettings:
         return IconSettings.preset(recipe, size=size, steps=self.steps, tries=1, seed=seed)
 
 
-def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence[str], folder: str,
+def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence[str], *, folder: str,
                       whitening: np.ndarray | None, icons: IconSettings, tries: int = 2, label: str = "",
                       progress: bool = True, only: Sequence[int] | None = None,
                       origin: dict | None = None) -> list[Candidate]:
@@ -103,7 +103,7 @@ def render_candidates(model, layer: str, directions: np.ndarray, names: Sequence
     # a try is a cell row here, so the noise is keyed by the cell (a recipe seeded by direction alone
     # would give every try the same picture)
     icons = dataclasses.replace(icons, tries=1, batch=max(1, min(len(cells), 32)), seeding="cell")
-    rendered = render_cells(model, layer, cells, folder, icons, whitening, progress)
+    rendered = render_cells(model, layer, cells, folder, icons, whitening=whitening, progress=progress)
     prefix = f"{label} " if label else ""
     return [Candidate(f"{names[c.col]}, {prefix}{icons.size} px, try {c.row}", rendered[(c.row, c.col)],
                       {**(origin or {}), "direction": names[c.col], "recipe": label, "size": icons.size,
@@ -125,13 +125,14 @@ def _as_candidate(item) -> Candidate:
 
 
 def screen(model, images: np.ndarray, candidates: Sequence[Candidate], source: int, target: int,
-           ratio: float, corners: Sequence[str] = CORNERS, before: np.ndarray | None = None,
+           ratio: float, *, corners: Sequence[str] = CORNERS, before: np.ndarray | None = None,
            desc: str = "screen patch candidates", progress: bool = True) -> list[tuple[dict, Candidate]]:
     """Every candidate on ``images`` at one size (every corner), best first (ties keep their order)."""
     before = class_probabilities(model, images) if before is None else before
     rows = []
     for k, c in enumerate(tqdm(candidates, desc=desc, unit="patch", disable=not progress)):
-        trial = run_patch(model, images, c.patch, source, target, c.name, corners, [ratio], before=before)
+        trial = run_patch(model, images, c.patch, source, target, c.name, corners=corners, ratios=[ratio],
+                          before=before)
         rows.append((summarize(trial, model.labels), k, c))
     rows.sort(key=lambda item: (rank_key(item[0]), -item[1]), reverse=True)
     return [(row, c) for row, _, c in rows]
@@ -144,7 +145,7 @@ def quick_subset(images: np.ndarray, n: int) -> np.ndarray:
     return images[np.linspace(0, len(images) - 1, n).round().astype(int)]
 
 
-def discover(model, images: np.ndarray, source: int, target: int, candidates: Sequence,
+def discover(model, images: np.ndarray, source: int, target: int, *, candidates: Sequence,
              ratios: Sequence[float] = DEFAULT_RATIOS, corners: Sequence[str] = CORNERS,
              held_out_share: float = 0.5, noise_seed: int = 0, screen_settings: ScreenSettings = ScreenSettings(),
              progress: bool = True) -> Discovery:
@@ -164,24 +165,28 @@ def discover(model, images: np.ndarray, source: int, target: int, candidates: Se
     screened, screen_rows = candidates, []
     if len(candidates) > s.shortlist and s.quick_variants < len(tune):
         quick = screen(model, quick_subset(tune, s.quick_variants), candidates, source, target, max(ratios),
-                       corners, desc=f"screen patch candidates on {s.quick_variants} variants", progress=progress)
+                       corners=corners, desc=f"screen patch candidates on {s.quick_variants} variants",
+                       progress=progress)
         screen_rows = [_screen_row(row, c, f"{s.quick_variants} variants") for row, c in quick]
         screened = [c for _, c in quick[:s.shortlist]]
     if len(screened) > s.finalists:
-        first = screen(model, tune, screened, source, target, max(ratios), corners, tune_before,
+        first = screen(model, tune, screened, source, target, max(ratios), corners=corners, before=tune_before,
                        progress=progress)
         screen_rows = [_screen_row(row, c, WHOLE_HALF) for row, c in first] + screen_rows[len(first):]
         screened = [c for _, c in first[:s.finalists]]
     scored = []
     for c in tqdm(screened, desc="try finalists at every size", unit="patch", disable=not progress):
-        trial = run_patch(model, tune, c.patch, source, target, c.name, corners, ratios, before=tune_before)
+        trial = run_patch(model, tune, c.patch, source, target, c.name, corners=corners, ratios=ratios,
+                          before=tune_before)
         scored.append((summarize(trial, model.labels), c))
     scored.sort(key=lambda item: rank_key(item[0]), reverse=True)
     best_row, best = scored[0]
     config = best_row["static_config"]
     noise = noise_patch(best.patch.shape[0], noise_seed)
-    patch_trial = run_patch(model, test, best.patch, source, target, best.name, corners, ratios, before=test_before)
-    noise_trial = run_patch(model, test, noise, source, target, "random noise", corners, ratios, before=test_before)
+    patch_trial = run_patch(model, test, best.patch, source, target, best.name, corners=corners, ratios=ratios,
+                            before=test_before)
+    noise_trial = run_patch(model, test, noise, source, target, "random noise", corners=corners, ratios=ratios,
+                            before=test_before)
     held_out = [summarize(patch_trial, model.labels, config), summarize(noise_trial, model.labels)]
     rows = [{**row, "origin": c.origin} for row, c in scored]
     return Discovery(best.name, best.patch, config, rows, held_out,

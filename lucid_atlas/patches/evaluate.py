@@ -44,7 +44,7 @@ def class_probabilities(model, images: np.ndarray, batch_size: int = 32) -> np.n
 
 
 def run_patch(model, images: np.ndarray, patch: np.ndarray, source: int, target: int, name: str = "patch",
-              corners: Sequence[str] = CORNERS, ratios: Sequence[float] = DEFAULT_RATIOS,
+              *, corners: Sequence[str] = CORNERS, ratios: Sequence[float] = DEFAULT_RATIOS,
               batch_size: int = 32, before: np.ndarray | None = None) -> PatchTrial:
     """Classify ``images`` (at the model's size, [0, 1]) before and with ``patch`` at each corner and ratio.
 
@@ -154,7 +154,7 @@ def write_report(rows: Sequence[dict], out_dir: str, stem: str = "patch_report",
     return paths
 
 
-def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, baseline: PatchTrial | None = None,
+def probability_chart(trial: PatchTrial, labels: Sequence[str], path: str, *, baseline: PatchTrial | None = None,
                       width: int = 640, height: int = 400) -> str:
     """PNG: mean probability of the source, target and patch class vs patch size (over corners)."""
     from PIL import Image, ImageDraw
@@ -216,7 +216,7 @@ def _example_picks(trial: PatchTrial, config: tuple[int, int], n: int) -> list[i
     return [int(i) for i in np.lexsort((np.arange(len(correct)), ~correct, ~flipped))][:n]
 
 
-def example_sheet(model, images: np.ndarray, patch: np.ndarray, trial: PatchTrial, config: tuple[int, int],
+def example_sheet(model, images: np.ndarray, patch: np.ndarray, trial: PatchTrial, *, config: tuple[int, int],
                   path: str, n: int = 6) -> str:
     """A labelled contact sheet: source images with the patch at the static config, top-1 before -> after
     (flipped images first)."""

@@ -122,7 +122,7 @@ def _focus_positions(model, layer: str, images: np.ndarray, pair: tuple[int, int
 
 
 def photo_candidates(model, acts, rows_by_direction: Sequence[tuple[str, np.ndarray]], layer: str,
-                     pair: tuple[int, int], settings: PhotoSettings = PhotoSettings()) -> list[Candidate]:
+                     *, pair: tuple[int, int], settings: PhotoSettings = PhotoSettings()) -> list[Candidate]:
     """Crops and whole images behind each direction's rows (most distinctive first), never of the
     ``pair`` (source, target) classes. Crops are centred where, in that image, the layer's
     attribution favours the target over the source most (the collected row's own position is

@@ -46,10 +46,11 @@ def source_variants(model, images: ImageSource, source: int, n_augment: int = 0,
 def _outputs(model, variants, patch, trial, noise_trial, config, rows, out_dir, note, examples: bool = True) -> dict:
     """Report, probability chart, patch PNG and (unless the caller draws its own) the examples sheet."""
     paths = write_report(rows, out_dir, note=note)
-    paths["chart"] = probability_chart(trial, model.labels, os.path.join(out_dir, "patch_chart.png"), noise_trial)
+    paths["chart"] = probability_chart(trial, model.labels, os.path.join(out_dir, "patch_chart.png"),
+                                       baseline=noise_trial)
     if examples:
-        paths["examples"] = example_sheet(model, variants, patch, trial, config,
-                                          os.path.join(out_dir, "patch_examples.png"))
+        paths["examples"] = example_sheet(model, variants, patch, trial, config=config,
+                                          path=os.path.join(out_dir, "patch_examples.png"))
     paths["patch"] = sheets.save_png(patch, os.path.join(out_dir, "patch.png"))
     return paths
 
@@ -84,7 +85,7 @@ def load_patches(paths: Sequence[str] | str) -> tuple[list[tuple[str, np.ndarray
 
 
 def evaluate_patch_files(model, images: ImageSource, source, target, patch_paths: Sequence[str] | str,
-                         out_dir: str, n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
+                         out_dir: str, *, n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
                          corner: str | None = None, ratio: float | None = None, seed: int = 0) -> dict:
     """Flip rates of every patch file (files and/or folders of them), the noise patch last: the
     article's table, a chart of the rates, and examples of the best patches."""
@@ -99,11 +100,12 @@ def evaluate_patch_files(model, images: ImageSource, source, target, patch_paths
     before = class_probabilities(model, variants)
     scored = []
     for name, patch in patches:
-        trial = run_patch(model, variants, patch, s, t, name, CORNERS, ratios, before=before)
+        trial = run_patch(model, variants, patch, s, t, name, corners=CORNERS, ratios=ratios, before=before)
         scored.append((summarize(trial, model.labels, config), trial, patch))
     scored.sort(key=lambda item: rank_key(item[0]), reverse=True)
     side = max(max(p.shape[:2]) for _, p in patches)
-    noise_trial = run_patch(model, variants, noise_patch(side, seed), s, t, "random noise", CORNERS, ratios,
+    noise_trial = run_patch(model, variants, noise_patch(side, seed), s, t, "random noise", corners=CORNERS,
+                            ratios=ratios,
                             before=before)
     rows = [row for row, _, _ in scored] + [summarize(noise_trial, model.labels, config)]
     static_note = ("at the given corner and size" if config else
@@ -126,15 +128,16 @@ def evaluate_patch_files(model, images: ImageSource, source, target, patch_paths
             "table": markdown_table(rows), "outputs": paths, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: str, out_dir: str,
+def evaluate_patch_file(model, images: ImageSource, source, target, patch_path: str, *, out_dir: str,
                         n_augment: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS,
                         corner: str | None = None, ratio: float | None = None, seed: int = 0) -> dict:
     """Flip rates of one image file used as a patch, beside a same-size noise patch."""
-    return evaluate_patch_files(model, images, source, target, [patch_path], out_dir, n_augment, ratios, corner,
-                                ratio, seed)
+    return evaluate_patch_files(model, images, source, target, [patch_path], out_dir, n_augment=n_augment,
+                                ratios=ratios, corner=corner,
+                                ratio=ratio, seed=seed)
 
 
-def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.ndarray, n_augment: int,
+def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.ndarray, *, n_augment: int,
                 seeds: Sequence[int], config: tuple[int, int], ratios: Sequence[float] = DEFAULT_RATIOS,
                 held_out_share: float | None = None) -> dict:
     """The same patch (and the noise patch) on the source variants drawn with other seeds: the
@@ -146,9 +149,10 @@ def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.
         if held_out_share is not None:
             variants = split_variants(variants, held_out_share)[1]
         before = class_probabilities(model, variants)
-        trial = run_patch(model, variants, patch, source, target, "patch", CORNERS, ratios, before=before)
+        trial = run_patch(model, variants, patch, source, target, "patch", corners=CORNERS, ratios=ratios,
+                          before=before)
         noise = run_patch(model, variants, noise_patch(patch.shape[0], seed), source, target, "random noise",
-                          CORNERS, ratios, before=before)
+                          corners=CORNERS, ratios=ratios, before=before)
         row, noise_row = summarize(trial, model.labels, config), summarize(noise, model.labels)
         runs.append({"seed": int(seed), "static_rate": row["static_rate"], "dynamic_rate": row["dynamic_rate"],
                      "noise_dynamic_rate": noise_row["dynamic_rate"], "correct_before": row["correct_before"]})
@@ -162,7 +166,7 @@ def seed_spread(model, images: ImageSource, source: int, target: int, patch: np.
 
 
 def discover_patch(model, images: ImageSource, source, target, out_dir: str, compare_settings: ClassAtlasSettings,
-                   icons: IconSettings, act_dir: str | Sequence[str] | None = None, n_augment: int = 0,
+                   icons: IconSettings, *, act_dir: str | Sequence[str] | None = None, n_augment: int = 0,
                    ratios: Sequence[float] = DEFAULT_RATIOS,
                    candidate_settings: CandidateSettings = CandidateSettings(),
                    seed: int = 0, progress: bool = True) -> dict:
@@ -175,17 +179,20 @@ def discover_patch(model, images: ImageSource, source, target, out_dir: str, com
     layers = list(dict.fromkeys((compare_settings.layer, *cs.extra_layers)))
     variants, files = source_variants(model, images, s, n_augment, seed)
     act_dirs = activation_dirs(act_dir, layers, out_dir)
-    comparisons = compare_layers(model, images, (s, t), out_dir, compare_settings, icons, layers, act_dirs, progress)
+    comparisons = compare_layers(model, images, (s, t), out_dir, settings=compare_settings, icons=icons, layers=layers,
+                                 act_dirs=act_dirs, progress=progress)
 
     def rank(found: list[Candidate]) -> list[Candidate]:  # sketches, on the discovery half at the largest size
         return [c for _, c in screen(model, split_variants(variants)[0], found, s, t, max(ratios),
                                      desc="screen direction sketches", progress=progress)]
 
-    rendered = rendered_candidates(model, comparisons, out_dir, model.labels[t], cs, seed, rank, progress)
+    rendered = rendered_candidates(model, comparisons, out_dir, model.labels[t], settings=cs, seed=seed, rank=rank,
+                                   progress=progress)
     photos = layer_photos(model, comparisons, (s, t), cs) if cs.photos.images else []
     if cs.photo_dir:
         photos += folder_candidates(cs.photo_dir)
-    found = discover(model, variants, s, t, rendered + photos, ratios, noise_seed=seed, screen_settings=cs.screen,
+    found = discover(model, variants, s, t, candidates=rendered + photos, ratios=ratios, noise_seed=seed,
+                     screen_settings=cs.screen,
                      progress=progress)
     test = found.trials["held_out_images"]
     n_candidates, sc = len(rendered) + len(photos), cs.screen

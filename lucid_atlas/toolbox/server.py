@@ -253,7 +253,8 @@ class ToolboxServer:
     async def _send_vis(self, ws, layer: str, channel: int, preset: tuple) -> None:
         model, cache, name = self.toolbox.model, self.settings.cache, preset[0]
         job = self.jobs.submit(("vis", layer, channel, preset), f"{name} visualization of {layer}:{channel}",
-                               lambda progress: render_unit(model, layer, channel, preset, cache, progress))
+                               lambda progress: render_unit(model, layer, channel, preset, cache=cache,
+                                                            progress=progress))
         png = await self._wait(ws, job, f"vis-{name}", layer, channel)
         await self._send(ws, {"type": "vis", "preset": name, "layer": layer, "channel": channel,
                               "src": _data_url(png)})

@@ -25,7 +25,7 @@ def vis_path(cache: str, model_name: str, layer: str, channel: int, preset: Pres
     return os.path.join(cache, "vis", model_name, layer, f"c{channel:05d}-{name}-{recipe}-{size}px-{steps}.png")
 
 
-def render_unit(model, layer: str, channel: int, preset: Preset, cache: str,
+def render_unit(model, layer: str, channel: int, preset: Preset, *, cache: str,
                 progress: Callable[[int, int], None] | None = None) -> bytes:
     """The channel's visualization as PNG bytes, rendered once and then read from the cache."""
     model.check_channel(layer, channel)
@@ -34,7 +34,7 @@ def render_unit(model, layer: str, channel: int, preset: Preset, cache: str,
         return storage.read_bytes(path)
     _name, recipe, size, steps = preset
     report = (lambda step, _images: progress(step, steps)) if progress else None
-    image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size, steps,
+    image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size=size, steps=steps,
                                          progress=False, callback=report, every=16)
     png = image_bytes(np.asarray(image))
     storage.makedirs(os.path.dirname(path))

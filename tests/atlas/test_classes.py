@@ -43,7 +43,7 @@ def test_class_atlas_keeps_rows_attributed_to_the_class(tiny_model, images, tmp_
     summary = classes.class_atlas(tiny_model, images, out, 3, s, ICONS, progress=False)
     assert summary["class"] == "class 3" and summary["rows"] == 120 and 5 <= summary["rows_kept"] <= 60
     desc = json.load(open(summary["json"]))
-    attr = attribution.attribute(tiny_model, os.path.join(out, "activations"), [3], images, progress=False)[:, 0]
+    attr = attribution.attribute(tiny_model, os.path.join(out, "activations"), [3], source=images, progress=False)[:, 0]
     assert desc["attribution_kept_min"] > 0
     assert desc["attribution_kept_min"] >= np.sort(attr)[-summary["rows_kept"]] - 1e-6
     with Image.open(summary["atlas"]) as img:

@@ -50,7 +50,7 @@ def test_screening_in_rounds_keeps_the_one_patch_that_works(red_detector):
     red = np.zeros((8, 8, 3), np.float32)
     red[..., 0] = 1.0
     candidates = dull[:30] + [("red square", red)] + dull[30:]
-    found = discover(red_detector, plain, 1, 0, candidates, ratios=(0.2, 0.4), progress=False,
+    found = discover(red_detector, plain, 1, 0, candidates=candidates, ratios=(0.2, 0.4), progress=False,
                      screen_settings=ScreenSettings(quick_variants=4, shortlist=8, finalists=3))
     assert found.best == "red square" and found.held_out[0]["dynamic_rate"] == 1.0
     screen = found.trials["screen"]
@@ -67,10 +67,12 @@ def test_a_try_is_the_same_picture_alone_or_with_other_directions(red_detector, 
     directions = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]], np.float32)
     names = ["red", "plain", "both"]
     icons = IconSettings.preset("default", size=32, steps=6, tries=1)
-    together = render_candidates(red_detector, "feat", directions, names, str(tmp_path / "a"), None, icons, 2,
-                                 "default", progress=False)
-    alone = render_candidates(red_detector, "feat", directions, names, str(tmp_path / "b"), None, icons, 1,
-                              "default", progress=False, only=[2], origin={"layer": "feat"})
+    together = render_candidates(red_detector, "feat", directions, names, folder=str(tmp_path / "a"), whitening=None,
+                                 icons=icons, tries=2,
+                                 label="default", progress=False)
+    alone = render_candidates(red_detector, "feat", directions, names, folder=str(tmp_path / "b"), whitening=None,
+                              icons=icons, tries=1,
+                              label="default", progress=False, only=[2], origin={"layer": "feat"})
     assert len(together) == 6 and [c.name for c in alone] == ["both, default 32 px, try 0"]
     same = next(c for c in together if c.name == alone[0].name)
     np.testing.assert_array_equal(same.patch, alone[0].patch)

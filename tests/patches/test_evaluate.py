@@ -65,8 +65,8 @@ def test_run_patch_on_a_tiny_model_reports_flips_and_writes_outputs(red_detector
     with Image.open(bars) as img:
         dark_blue = np.all(np.asarray(img.convert("RGB")) == (31, 119, 180), axis=-1).sum()
     assert dark_blue > 100  # the red square's dynamic bar (100 %) is drawn
-    assert os.path.exists(evaluate.example_sheet(red_detector, images, red, trial, (0, 1),
-                                                 str(tmp_path / "examples.png")))
+    assert os.path.exists(evaluate.example_sheet(red_detector, images, red, trial, config=(0, 1),
+                                                 path=str(tmp_path / "examples.png")))
 
 
 def test_images_must_be_at_model_size(red_detector):

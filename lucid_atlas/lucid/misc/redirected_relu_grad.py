@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ...optvis import render as ours
+from ...optvis import relu_gradient as ours
 
 
 def _past_16_steps():

@@ -175,7 +175,8 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
     engine_transforms = make_transform_f(transforms)
     seed = 0 if use_fixed_seed else int(np.random.SeedSequence().entropy % (2 ** 31))
     renderer = ours.Renderer(model, objective, lambda: make_t_image(param_f), make_optimizer(optimizer),
-                             engine_transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0,
+                             engine_transforms,
+                             relu_gradient_steps=RELU_GRADIENT_STEPS if relu_gradient_override else 0,
                              step_counter=global_step(), shared_draws=True)
     steps = sorted({int(t) + 1 for t in thresholds})
     images: list[np.ndarray] = []
@@ -184,7 +185,7 @@ def render_vis(model, objective_f, param_f=None, optimizer=None, transforms=None
         images.append(batch)
         if verbose:
             def value(o):
-                return float(ours.objective_values(model, o, renderer.param, engine_transforms, seed, step,
+                return float(ours.objective_values(model, o, renderer.param, engine_transforms, seed=seed, step=step,
                                                    shared_draws=True)[0])
             _report(step - 1, batch, value(objective), [(o.description, value(o)) for o in watched], verbose)
 
@@ -212,7 +213,8 @@ class VisT:
         self.objective = resolve(self.model, objective_f, self.t_image)
         self.transforms = make_transform_f(transforms)
         self.renderer = ours.Renderer(self.model, self.objective, lambda: self.t_image, make_optimizer(optimizer),
-                                      self.transforms, RELU_GRADIENT_STEPS if relu_gradient_override else 0,
+                                      self.transforms,
+                                      relu_gradient_steps=RELU_GRADIENT_STEPS if relu_gradient_override else 0,
                                       step_counter=global_step(), shared_draws=True)
         self._seed = int(np.random.SeedSequence().entropy % (2 ** 31))
         self.renderer.restart(self._seed)  # keeps the image param_f made; draws transforms from this seed
@@ -226,7 +228,7 @@ class VisT:
             return self.vis_op
         if name == "loss":
             return float(ours.objective_values(self.model, self.objective, self.t_image, self.transforms,
-                                               self._seed, self.renderer.steps_taken, shared_draws=True)[0])
+                                               seed=self._seed, step=self.renderer.steps_taken, shared_draws=True)[0])
         if name == "input":
             return self.t_image().numpy()
         if name == "global_step":

@@ -55,7 +55,7 @@ def direction(layer: str, vec, batch: int | None = None, cossim_pow: float = 0) 
 
 
 def direction_neuron(layer: str, vec, x: int | None = None, y: int | None = None,
-                     batch: int | None = None, cossim_pow: float = 0) -> Objective:
+                     *, batch: int | None = None, cossim_pow: float = 0) -> Objective:
     """A direction at one spatial position (default the center)."""
     def inner(T):
         acts = T(layer)
@@ -65,7 +65,7 @@ def direction_neuron(layer: str, vec, x: int | None = None, y: int | None = None
                      [_vector_check(layer, vec)])
 
 
-def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, x: int | None = None,
+def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, *, x: int | None = None,
                      y: int | None = None, batch: int | None = None) -> Objective:
     """The activation-atlas objective: dot × max(0.1, cos)^pow at the center neuron.
 
@@ -90,7 +90,7 @@ def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, x: 
                      [layer], [_vector_check(layer, vec)])
 
 
-def direction_recipe(layer: str, vec, cossim_pow: float = 2, whitening=None, x: int | None = None,
+def direction_recipe(layer: str, vec, cossim_pow: float = 2, whitening=None, *, x: int | None = None,
                      y: int | None = None) -> Objective:
     """The objective of Lucid's activation-atlas recipe (``direction_neuron_cossim_S``), as it rendered
     the published atlases: d = mean over channels of acts·(S v) at the center neuron, times
