@@ -101,8 +101,7 @@ def test_lucids_alpha_recipe_leaves_a_transparent_border(lite0):
     border = np.concatenate([alpha[:, :band].ravel(), alpha[:, -band:].ravel(),
                              alpha[:, band:-band, :band].ravel(), alpha[:, band:-band, -band:].ravel()])
     centre = alpha[:, 27:83, 27:83]
-    # measured 0.12 vs 0.62; under CPU load oneDNN's reduction order can change the render (0.23 vs 0.38)
-    assert border.mean() <= 0.7 * centre.mean()
+    assert border.mean() <= 0.5 * centre.mean()
 
 
 def test_stacked_images_share_each_steps_transforms(lite0):
