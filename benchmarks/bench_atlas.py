@@ -79,9 +79,10 @@ def random_cells(model, layer: str, n: int) -> tuple:
 
 def render_rate(model, layer: str, batch: int, size: int, steps: int) -> float:
     """Icon image-steps/s at a batch size (an image-step: one view of one image through the model and
-    back; the default icons take two views a step): one icon renderer, tracing done by a warm-up batch."""
+    back; an icon step takes ``IconSettings.views`` of them): one icon renderer, warmed up by a first batch."""
     cells = random_cells(model, layer, batch)
     renderer = IconRenderer()
+    views = IconSettings().views
     folder = tempfile.mkdtemp()
     try:
         def timed(k: int, n_steps: int) -> float:
@@ -94,7 +95,7 @@ def render_rate(model, layer: str, batch: int, size: int, steps: int) -> float:
         short, long = timed(1, 2), timed(2, 2 + steps)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return batch * steps * IconSettings().views / max(1e-9, long - short)
+    return batch * steps * views / max(1e-9, long - short)
 
 
 def _seconds_per_call(fn, calls: int) -> float:

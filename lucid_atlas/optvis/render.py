@@ -162,7 +162,7 @@ def make_step(model, objective, param, optimizer, transforms, *, image_ops: Sequ
     ``transforms`` is a list of transforms or one callable; for models with a fixed input size
     a final resize is fused into the last geometric warp (skipped when the sizes already match
     and there is nothing to warp). ``views`` (≥ 1): transformed copies of each image per step,
-    their objective averaged (the model runs ``views`` times a step).
+    their objective averaged (one model pass over views × B images a step).
     """
     if int(views) < 1:
         raise ValueError(f"views must be at least 1 (transformed copies per step), got {views}")

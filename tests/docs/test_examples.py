@@ -40,12 +40,15 @@ def unique_examples() -> list[tuple[str, str]]:
 
 def test_the_examples_are_found():
     assert python_blocks(os.path.join(ROOT, "README.md")), "the README has a Python example"
-    pages = [page for page, _ in unique_examples()]
+    pages = [page for page, _ in EXAMPLES]
     assert os.path.join("docs", "feature-visualization.md") in pages and len(pages) >= 5, pages
 
 
+EXAMPLES = unique_examples()
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("page,code", unique_examples(), ids=[p for p, _ in unique_examples()])
+@pytest.mark.parametrize("page,code", EXAMPLES, ids=[page for page, _ in EXAMPLES])
 def test_page_examples_run(page, code, tmp_path):
     script = tmp_path / "example.py"
     script.write_text(code)
