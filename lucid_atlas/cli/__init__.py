@@ -1,6 +1,6 @@
 """The ``lucid-atlas`` command: one subcommand per recipe, each with a ``--json`` summary line.
 
-One module per kind of subcommand (``info``, ``units``, ``atlases``, ``patch``, ``toolbox``), each
+One module per kind of subcommand (``info``, ``units``, ``atlases``, ``patch``, ``toolbox``, ``microscope``), each
 with its command functions and the functions that register their options; ``common`` holds what
 they share. The library never imports this package.
 """
@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Callable
 
-from . import atlases, info, patch, toolbox, units
+from . import atlases, info, microscope, patch, toolbox, units
 from .common import default_atlas_layer, quiet_tf
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TF's C++ start-up chatter off the console
@@ -24,7 +24,7 @@ __all__ = ["build_parser", "default_atlas_layer", "main"]
 REGISTRATIONS = (info.add_models, info.add_layers, info.add_evaluate, units.add_neuron, units.add_layer_sheet,
                  units.add_deep_visualization, units.add_zoom_video, atlases.add_atlas, atlases.add_class_atlas,
                  atlases.add_compare_classes, patch.add_patch, atlases.add_compare, atlases.add_view,
-                 toolbox.add_toolbox)
+                 toolbox.add_toolbox, microscope.add_microscope)
 
 
 def build_parser() -> argparse.ArgumentParser:

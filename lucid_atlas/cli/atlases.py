@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from .common import (Adder, add_class_args, add_common_args, add_icon_args, add_model_arg, class_settings,
-                     default_atlas_layer, finish, icon_settings)
+from .common import (Adder, add_class_args, add_common_args, add_executor_args, add_icon_args, add_model_arg,
+                     class_settings, default_atlas_layer, executor_from_args, finish, icon_settings)
 
 
 def cmd_atlas(args: argparse.Namespace) -> dict:
@@ -20,11 +20,7 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
                              seed=args.seed, shard_images=args.shard_images, dtype=args.dtype)
     icons = icon_settings(args)
-    executor = args.executor
-    if executor == "ray":
-        from lucid_atlas.atlas.executors import RayExecutor
-
-        executor = RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)
+    executor = executor_from_args(args)
     if args.vectors:  # stored page by page as a collection, then laid out like any other
         from lucid_atlas.atlas import collect, published
 
@@ -95,8 +91,12 @@ def cmd_compare(args: argparse.Namespace) -> dict:
 def cmd_view(args: argparse.Namespace) -> dict:
     from lucid_atlas.atlas import viewer
 
-    index = viewer.write_site(args.atlas, args.out)
-    site = os.path.dirname(index)
+    if len(args.atlas) == 1 and os.path.exists(os.path.join(args.atlas[0], "microscope.json")):
+        site = args.atlas[0]  # a microscope site is served as it was built
+        index = os.path.join(site, "index.html")
+    else:
+        index = viewer.write_site(args.atlas, args.out)
+        site = os.path.dirname(index)
     summary = {"index": index, "site": site, "atlases": args.atlas}
     if not args.serve:
         return finish(args, summary, None, f"viewer written: open {index} in a browser "
@@ -130,12 +130,7 @@ def add_atlas(add: Adder) -> None:
     p.add_argument("--density", action="store_true", help="fade icons of sparse cells (opacity ~ log count)")
     p.add_argument("--shard-images", type=int, default=256, help="images per activation shard "
                    "(the unit of resumption)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="where collection and rendering run (ray: pip install 'lucid-atlas[distributed]')")
-    p.add_argument("--workers", type=int, help="ray: model-holding workers (default: one per CPU)")
-    p.add_argument("--ray-address", help="ray: cluster address (default: start or join a local one)")
-    p.add_argument("--gpus-per-worker", type=float, help="ray: GPUs per worker (default: 1 when the cluster "
-                   "has GPUs, else 0)")
+    add_executor_args(p, "collection and rendering")
     p.add_argument("--vectors", nargs="+", help="build from activation vectors instead of images: .npy pages "
                    "(paths or URLs), or 'published' for Lucid's aligned InceptionV1 activations of --layer; "
                    "any model (classes are named where the model can classify a lone vector)")
@@ -176,8 +171,9 @@ def add_compare(add: Adder) -> None:
 def add_view(add: Adder) -> None:
     """Register ``lucid-atlas view``."""
     p = add("view", cmd_view, "interactive atlas viewer: a static site next to the atlas (pan, zoom, hover, "
-            "class search); --serve to open it on localhost")
-    p.add_argument("atlas", nargs="+", help="atlas folder(s); several folders become a layer menu")
+            "class search); --serve to open it (or a microscope site) on localhost")
+    p.add_argument("atlas", nargs="+", help="atlas folder(s); several folders become a layer menu; or a "
+                   "microscope site folder")
     p.add_argument("--out", help="site folder (default: <first atlas>/viewer)")
     p.add_argument("--serve", action="store_true", help="serve the site on localhost until Ctrl-C")
     p.add_argument("--port", type=int, default=8000)

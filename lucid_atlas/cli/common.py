@@ -125,3 +125,22 @@ def add_class_args(p: argparse.ArgumentParser, out: str, grid: int, pooled: bool
     p.add_argument("--min-count", type=int, default=2)
     add_icon_args(p)
     add_common_args(p, out)
+
+
+def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
+    """``--executor local|ray`` and the Ray cluster's options."""
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help=f"where {what} run (ray: pip install 'lucid-atlas[distributed]')")
+    p.add_argument("--workers", type=int, help="ray: model-holding workers (default: one per CPU)")
+    p.add_argument("--ray-address", help="ray: cluster address (default: start or join a local one)")
+    p.add_argument("--gpus-per-worker", type=float, help="ray: GPUs per worker (default: 1 when the cluster "
+                   "has GPUs, else 0)")
+
+
+def executor_from_args(args: argparse.Namespace):
+    """'local', or a RayExecutor with the cluster options given."""
+    if args.executor != "ray":
+        return args.executor
+    from lucid_atlas.atlas.executors import RayExecutor
+
+    return RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)

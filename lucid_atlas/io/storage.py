@@ -37,9 +37,14 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     """Write a file so readers see either nothing or the whole content (temp file + rename)."""
     makedirs(os.path.dirname(path))
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    with tf.io.gfile.GFile(tmp, "wb") as f:
-        f.write(data)
-    tf.io.gfile.rename(tmp, path, overwrite=True)
+    try:
+        with tf.io.gfile.GFile(tmp, "wb") as f:
+            f.write(data)
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+    except BaseException:  # a full disk or a kill: leave no partial file behind
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.remove(tmp)
+        raise
 
 
 def read_bytes(path: str) -> bytes:

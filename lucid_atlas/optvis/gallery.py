@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
+import tensorflow as tf
 
 from . import objectives, param, regularizers, transform
 from .optimizers import Adam
-from .render import RenderResult, render
+from .render import Renderer, RenderResult, render
 
 
 def channels_objective(layer: str, channels: Sequence[int]) -> objectives.Objective:
@@ -27,6 +28,50 @@ def render_channels(model, layer: str, channels: Sequence[int], *, size: int = 1
     return render(model, channels_objective(layer, channels),
                   lambda: param.image(size, batch=len(channels)), thresholds=(steps,), seed=seed,
                   progress=progress, desc=f"{layer} ×{len(channels)} channels", **options)
+
+
+class UnitRenderer:
+    """Channel visualizations of one layer, many units a batch, each exactly as it renders alone.
+
+    Image i of a batch maximizes the mean of its own channel (a signed one-hot direction read from
+    a variable, so every batch of one size reuses one compiled render), with the decorrelated
+    Fourier image, Lucid's standard transforms and Adam 0.05; every image starts from the same
+    seeded noise and draws the same transforms (image id 0), and its gradient is its own, so a
+    unit's picture does not depend on the batch it was rendered in — a whole layer rendered 32
+    units a batch shows what the toolbox renders for one unit.
+    """
+
+    def __init__(self, model, layer: str, *, size: int = 128, steps: int = 256, seed: int = 0,
+                 learning_rate: float = 0.05):
+        self.model, self.layer = model, layer
+        self.depth = model.layer(layer).depth
+        self.size, self.steps, self.seed, self.learning_rate = int(size), int(steps), int(seed), learning_rate
+        self._renderers: dict[int, tuple[Renderer, tf.Variable]] = {}
+
+    def _renderer(self, n: int) -> tuple[Renderer, tf.Variable]:
+        if n not in self._renderers:
+            targets = tf.Variable(np.zeros((n, self.depth), np.float32), trainable=False)
+            renderer = Renderer(self.model, objectives.direction(self.layer, targets),
+                                lambda: param.image(self.size, batch=n), Adam(self.learning_rate))
+            self._renderers[n] = (renderer, targets)
+        return self._renderers[n]
+
+    def render(self, channels: Sequence[int], *, negative: bool = False,
+               callback: Callable[[int, int], None] | None = None, every: int = 16) -> np.ndarray:
+        """[len(channels), size, size, 3] in [0, 1]: each channel's visualization (``negative``: the
+        image that drives it down instead). ``callback(step, steps)`` every ``every`` steps."""
+        channels = [int(c) for c in channels]
+        for c in channels:
+            self.model.check_channel(self.layer, c)
+        renderer, targets = self._renderer(len(channels))
+        onehot = np.zeros((len(channels), self.depth), np.float32)
+        onehot[np.arange(len(channels)), channels] = -1.0 if negative else 1.0
+        targets.assign(onehot)
+        stops = sorted({*range(every, self.steps, every), self.steps}) if every else (self.steps,)
+        report = (lambda step, _images: callback(step, self.steps)) if callback else None
+        result = renderer.run(stops, seed=self.seed, progress=False, image_ids=[0] * len(channels),
+                              callback=report)
+        return result.images[-1]
 
 
 def spread_channels(depth: int, k: int, seed: int | None = 0) -> list[int]:

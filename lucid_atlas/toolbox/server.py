@@ -25,7 +25,7 @@ from aiohttp import WSMsgType, web
 from ..io.images import ImageReadError, load_image
 from .engine import MAX_UPLOAD_BYTES, InputError, Toolbox, decode_image, image_bytes
 from .jobs import JobQueue
-from .topk import LayerMaxima, top_crops
+from .topk import LayerMaxima, crop_side, top_crops
 from .vis import DEFAULT_PRESETS, render_unit
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
@@ -240,8 +240,7 @@ class ToolboxServer:
         if not maxima.complete:
             job = self.jobs.submit(("top", layer), f"top images of {layer}", maxima.compute)
             await self._wait(ws, job, "top", layer, channel)
-        side = float(np.clip(self.toolbox.receptive_fraction(layer) * self.settings.crop_context,
-                             self.settings.min_crop, 1.0))
+        side = crop_side(self.toolbox.receptive_fraction(layer), self.settings.crop_context, self.settings.min_crop)
         crops = await asyncio.get_running_loop().run_in_executor(
             None, top_crops, maxima, channel, side, self.settings.top_k)
         await self._send(ws, {"type": "top", "layer": layer, "channel": channel, "side": side,

@@ -87,6 +87,11 @@ class LayerMaxima:
             self._map_shape = collect.spatial_shape(self.model, self.ranked_by)
         return self._acts
 
+    def strength(self, k: int = 9) -> np.ndarray:
+        """[depth]: how strongly the images excite each channel, the mean of its ``k`` largest maxima."""
+        column_top = -np.sort(-self._activations().vectors, axis=0)[:max(1, k)]
+        return column_top.mean(axis=0)
+
     @property
     def skipped(self) -> int:
         """Unreadable images the pass skipped."""
@@ -104,6 +109,12 @@ class LayerMaxima:
             result.append(TopImage(acts.image_ids[int(acts.image_index[row])], float(column[row]),
                                    ((y + 0.5) / mh, (x + 0.5) / mw)))
         return result
+
+
+def crop_side(receptive: float, context: float = 1.0, min_crop: float = 0.12) -> float:
+    """The side of a top image's crop (fraction of the image side): ``context`` × the receptive field
+    of one position of the layer (``saliency.receptive_fraction``), at least ``min_crop``, at most 1."""
+    return float(np.clip(receptive * context, min_crop, 1.0))
 
 
 def top_crops(maxima: LayerMaxima, channel: int, side: float, k: int = 9,

@@ -1,4 +1,9 @@
-"""A unit's feature visualizations for the toolbox: ours and a Yosinski et al. preset, cached as PNGs."""
+"""A unit's feature visualizations for the toolbox: ours and a Yosinski et al. preset, cached as PNGs.
+
+'ours' renders through :class:`~lucid_atlas.optvis.gallery.UnitRenderer`, whose pictures do not
+depend on their batch: the microscope renders whole layers into this same cache, and the toolbox
+then shows those very files.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import numpy as np
 
 from ..io import storage
 from ..optvis import objectives
-from ..optvis.gallery import render_deep_visualization
+from ..optvis.gallery import UnitRenderer, render_deep_visualization
 from .engine import image_bytes
 
 # (name, recipe, size px, steps): 'ours' is the decorrelated Fourier image with the standard
@@ -33,10 +38,19 @@ def render_unit(model, layer: str, channel: int, preset: Preset, *, cache: str,
     if storage.exists(path):
         return storage.read_bytes(path)
     _name, recipe, size, steps = preset
-    report = (lambda step, _images: progress(step, steps)) if progress else None
-    image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size=size, steps=steps,
-                                         progress=False, callback=report, every=16)
+    if recipe == "lucid":
+        image = UnitRenderer(model, layer, size=size, steps=steps).render([channel], callback=progress)[0]
+    else:
+        report = (lambda step, _images: progress(step, steps)) if progress else None
+        image, _ = render_deep_visualization(model, objectives.channel(layer, channel), recipe, size=size,
+                                             steps=steps, progress=False, callback=report, every=16)
+    return save_unit(cache, model.name, layer, channel, preset, image)
+
+
+def save_unit(cache: str, model_name: str, layer: str, channel: int, preset: Preset, image: np.ndarray) -> bytes:
+    """Write a unit's visualization ([h, w, 3] in [0, 1]) where the toolbox looks for it; its PNG bytes."""
     png = image_bytes(np.asarray(image))
+    path = vis_path(cache, model_name, layer, channel, preset)
     storage.makedirs(os.path.dirname(path))
     storage.atomic_write_bytes(path, png)
     return png
