@@ -58,7 +58,7 @@ ICON_PRESETS = {
 
 
 # fields added after icons were first cached: at these values they leave the cache key as it was
-_LATER_FIELDS = {"views": 1}
+_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25}
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,8 @@ class IconSettings:
     objective (0 = off), over a ``boundary_width`` px border or, with width 0, over the whole icon
     weighed from ``boundary_centre`` at the middle to 1 at the corners; ``learning_rate`` (Adam),
     ``decay_power`` (the Fourier spectrum's 1/f^decay), ``seeding`` (``ICON_SEEDINGS``), ``alpha``
-    (weight of an opacity penalty on an RGBA icon shown on gray; 0 = opaque), ``blur`` (px, a
+    (weight of an opacity penalty on an RGBA icon shown on gray; 0 = opaque), ``alpha_centre`` (that
+    penalty's weight at the icon's middle, rising with the squared radius to 1 at the corners), ``blur`` (px, a
     Gaussian blur of the image every 4 steps), ``whitening_ridge`` (the whitening's regularization,
     relative to the mean eigenvalue: larger whitens less), ``views`` (transformed copies of each
     icon per step, their objective averaged: ``views`` × the model's work per step; on CPU, views > 1
@@ -99,6 +100,7 @@ class IconSettings:
     blur: float = 0.35
     whitening_ridge: float = 1.0
     views: int = 1
+    alpha_centre: float = 0.25
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:
@@ -145,7 +147,8 @@ class IconSettings:
         obj = direction
         if self.alpha:
             # transparent surroundings, weighed against the direction objective as the border is
-            obj = obj + self.alpha * objectives.relative_to(objectives.penalize_opacity(), direction)
+            opacity = objectives.penalize_opacity(self.alpha_centre)
+            obj = obj + self.alpha * objectives.relative_to(opacity, direction)
         if self.boundary:
             # weighed against the direction objective's own current value: Lucid's weight was tuned
             # to InceptionV1's activation scale, and a fixed weight greys weak cells out entirely

@@ -24,7 +24,7 @@ from ..io.images import resolve_paths
 from ..toolbox.saliency import receptive_fraction
 from ..toolbox.topk import LayerMaxima, crop_side
 from . import pages
-from .units import UnitJob, UnitJobRenderer, missing, unit_files
+from .units import UnitJob, UnitJobRenderer, missing, unit_files, write_unit_files
 
 
 class MicroscopeError(ValueError):
@@ -47,7 +47,7 @@ class MicroscopeSettings:
     batch: int = 32
     top_k: int = 9
     class_k: int = 32
-    crop: int = 80
+    crop: int = 72
     crop_scale: int = 2
     crop_context: float = 1.0
     min_crop: float = 0.12
@@ -176,8 +176,12 @@ def _render(model, layer, channels, out, cache, settings, runner, jobs_fn, progr
     bar = tqdm(total=len(channels), initial=len(channels) - todo, desc=f"{layer}: renders", unit="unit",
                disable=not progress)
     for job, _ in runner.run(model, jobs_fn, jobs):
+        for channel in job.channels:
+            write_unit_files(out, cache, model.name, layer, channel, settings)
         bar.update(len(job.channels))
     bar.close()
+    for channel in channels:  # units rendered before (by the toolbox, or a build killed in between)
+        write_unit_files(out, cache, model.name, layer, channel, settings)
     return todo
 
 

@@ -21,7 +21,7 @@ from ..io import storage
 from ..io.images import ImageReadError, label_from_path, load_image
 from ..patches.photos import crop_around
 from ..toolbox.topk import LayerMaxima
-from .units import jpeg_bytes, layer_folder, unit_files
+from .units import layer_folder, small_bytes, unit_files
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 ASSET_FILES = ("index.html", "microscope.js", "microscope.css")
@@ -43,7 +43,7 @@ def image_label(model, path: str) -> str:
 
 def write_crops(maxima: LayerMaxima, channels: Sequence[int], side: float, site: str, settings,
                 progress: Callable[[int], None] | None = None) -> int:
-    """Each unit's top-``top_k`` crops as ``crop`` px JPEGs, each image read once; returns how many images
+    """Each unit's top-``top_k`` crops as ``crop`` px WebPs, each image read once; returns how many images
     were unreadable. The crops are the toolbox's (:func:`~lucid_atlas.toolbox.topk.top_crops`): the
     same images cut around the same peaks, at ``scale`` × the model's size, then resized."""
     h, w = maxima.size
@@ -64,7 +64,7 @@ def write_crops(maxima: LayerMaxima, channels: Sequence[int], side: float, site:
         for channel, rank, centre in uses:
             crop = crop_around(image, centre, side)[0]
             target = os.path.join(site, unit_files(maxima.layer, channel).crop(rank))
-            storage.atomic_write_bytes(target, jpeg_bytes(crop, settings.crop))
+            storage.atomic_write_bytes(target, small_bytes(crop, settings.crop))
         if progress:
             progress(1)
     return unreadable

@@ -2,9 +2,9 @@
 
 Each batch is a picklable :class:`UnitJob`; :class:`UnitJobRenderer` renders it (locally or on a
 Ray worker, which keeps its compiled renders between jobs) and writes each unit's PNG into the
-toolbox's cache — so ``lucid-atlas toolbox`` shows these very pictures — and into the site, with a
-small JPEG thumbnail. Batches are fixed slices of the unit list with fixed seeds: a resumed or
-distributed build writes the same files as an uninterrupted local one.
+toolbox's cache — so ``lucid-atlas toolbox`` shows these very pictures; :func:`write_unit_files`
+then copies it into the site with a small WebP thumbnail. Batches are fixed slices of the unit list
+with fixed seeds: a resumed or distributed build writes the same files as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ class UnitFiles:
     """Where one unit's pictures live in the site (paths relative to the site folder)."""
 
     image: str     # the visualization, full size, PNG
-    thumb: str     # the layer page's thumbnail, JPEG
+    thumb: str     # the layer page's thumbnail, WebP
     negative: str  # the image that drives the unit down, PNG (on request)
     diversity: str  # a row of diverse visualizations, PNG (on request)
 
     def crop(self, rank: int) -> str:
-        """The ``rank``-th top image's crop (JPEG)."""
-        return self.image[:-4] + f"_top{rank}.jpg"
+        """The ``rank``-th top image's crop (WebP)."""
+        return self.image[:-4] + f"_top{rank}.webp"
 
 
 def layer_folder(layer: str) -> str:
@@ -50,13 +50,15 @@ def layer_folder(layer: str) -> str:
 def unit_files(layer: str, channel: int) -> UnitFiles:
     """The site paths of a unit's files."""
     stem = f"{layer_folder(layer)}/u{channel:05d}"
-    return UnitFiles(f"{stem}.png", f"{stem}.jpg", f"{stem}_neg.png", f"{stem}_div.png")
+    return UnitFiles(f"{stem}.png", f"{stem}.webp", f"{stem}_neg.png", f"{stem}_div.png")
 
 
-def jpeg_bytes(image: np.ndarray, side: int, quality: int = 82) -> bytes:
-    """An [h, w, 3] array in [0, 1] resized to ``side`` px square, as JPEG bytes."""
+def small_bytes(image: np.ndarray | Image.Image, side: int, quality: int = 75) -> bytes:
+    """An image ([h, w, 3] in [0, 1], or PIL) resized to ``side`` px square, as lossy WebP bytes
+    (about two thirds of a JPEG's size at the same quality: a 1152-unit layer's site stays small)."""
+    picture = image if isinstance(image, Image.Image) else to_pil(image)
     buf = io.BytesIO()
-    to_pil(image).convert("RGB").resize((side, side), Image.LANCZOS).save(buf, format="JPEG", quality=quality)
+    picture.convert("RGB").resize((side, side), Image.LANCZOS).save(buf, format="WEBP", quality=quality, method=4)
     return buf.getvalue()
 
 
@@ -76,16 +78,28 @@ class UnitJob:
         return self.k
 
 
-def missing(job_site: str, cache: str, model_name: str, layer: str, channel: int, settings) -> bool:
-    """Whether any picture the settings ask for is not yet written for this unit."""
+def missing(site: str, cache: str, model_name: str, layer: str, channel: int, settings) -> bool:
+    """Whether any render the settings ask for is not yet written for this unit (the visualization in
+    the toolbox's cache; the negative and the diversity set in the site)."""
     files = unit_files(layer, channel)
-    wanted = [os.path.join(job_site, files.image), os.path.join(job_site, files.thumb),
-              vis.vis_path(cache, model_name, layer, channel, settings.preset)]
+    wanted = [vis.vis_path(cache, model_name, layer, channel, settings.preset)]
     if settings.negative:
-        wanted.append(os.path.join(job_site, files.negative))
+        wanted.append(os.path.join(site, files.negative))
     if settings.diversity:
-        wanted.append(os.path.join(job_site, files.diversity))
+        wanted.append(os.path.join(site, files.diversity))
     return not all(storage.exists(p) for p in wanted)
+
+
+def write_unit_files(site: str, cache: str, model_name: str, layer: str, channel: int, settings) -> None:
+    """The unit's visualization in the site: its PNG as rendered into the cache, and a thumbnail."""
+    files = unit_files(layer, channel)
+    image, thumb = os.path.join(site, files.image), os.path.join(site, files.thumb)
+    if storage.exists(image) and storage.exists(thumb):
+        return
+    png = storage.read_bytes(vis.vis_path(cache, model_name, layer, channel, settings.preset))
+    with Image.open(io.BytesIO(png)) as picture:
+        storage.atomic_write_bytes(thumb, small_bytes(picture, settings.thumb, quality=80))
+    storage.atomic_write_bytes(image, png)
 
 
 class UnitJobRenderer:
@@ -112,12 +126,9 @@ class UnitJobRenderer:
     def __call__(self, model, job: UnitJob) -> list[int]:
         """Render the job's units (and, on request, their negatives and diversity sets); their channels."""
         s, renderer = job.settings, self._renderer(model, job.layer, job.settings)
-        images = renderer.render(job.channels)
-        for channel, image in zip(job.channels, images):
-            png = vis.save_unit(job.cache, model.name, job.layer, channel, s.preset, image)
-            files = unit_files(job.layer, channel)
-            storage.atomic_write_bytes(os.path.join(job.site, files.thumb), jpeg_bytes(image, s.thumb))
-            storage.atomic_write_bytes(os.path.join(job.site, files.image), png)
+        if any(not storage.exists(vis.vis_path(job.cache, model.name, job.layer, c, s.preset)) for c in job.channels):
+            for channel, image in zip(job.channels, renderer.render(job.channels)):
+                vis.save_unit(job.cache, model.name, job.layer, channel, s.preset, image)
         if s.negative:
             for channel, image in zip(job.channels, renderer.render(job.channels, negative=True)):
                 path = os.path.join(job.site, unit_files(job.layer, channel).negative)

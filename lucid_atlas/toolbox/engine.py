@@ -46,10 +46,12 @@ def decode_image(data: bytes, size: tuple[int, int]) -> np.ndarray:
         raise InputError("not a readable image (JPEG, PNG, WebP, BMP or GIF expected)") from None
 
 
-def image_bytes(image: np.ndarray, fmt: str = "PNG", quality: int = 88) -> bytes:
-    """An [H, W, 3] (or [H, W]) array in [0, 1] as PNG (or JPEG at ``quality``) file bytes."""
+def image_bytes(image: np.ndarray, fmt: str = "PNG", quality: int = 88, optimize: bool = False) -> bytes:
+    """An [H, W, 3] (or [H, W]) array in [0, 1] as PNG (or JPEG at ``quality``) file bytes;
+    ``optimize``: a smaller PNG for files that are kept (slower: not for the live view)."""
     buf = io.BytesIO()
-    Image.fromarray(to_uint8(image)).save(buf, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+    options = {"quality": quality} if fmt == "JPEG" else {"optimize": optimize}
+    Image.fromarray(to_uint8(image)).save(buf, format=fmt, **options)
     return buf.getvalue()
 
 

@@ -57,7 +57,9 @@ class LayerMaxima:
         self.model, self.layer, self.paths = model, layer, list(images)
         self.ranked_by = ranking_layer(model, layer)
         self.size = tuple(model.image_shape[:2])
-        digest = hashlib.sha1(json.dumps([model.name, self.ranked_by, list(self.size), self.paths]).encode())
+        # local paths count as absolute: ../imgs and /work/imgs share one pass
+        named = [p if "://" in p else os.path.abspath(p) for p in self.paths]
+        digest = hashlib.sha1(json.dumps([model.name, self.ranked_by, list(self.size), named]).encode())
         self.folder = os.path.join(cache, "topk", model.name, f"{self.ranked_by}-{digest.hexdigest()[:12]}")
         self.shard_images, self.batch_size = shard_images, batch_size
         self._acts: collect.Activations | None = None

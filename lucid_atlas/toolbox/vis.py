@@ -49,7 +49,7 @@ def render_unit(model, layer: str, channel: int, preset: Preset, *, cache: str,
 
 def save_unit(cache: str, model_name: str, layer: str, channel: int, preset: Preset, image: np.ndarray) -> bytes:
     """Write a unit's visualization ([h, w, 3] in [0, 1]) where the toolbox looks for it; its PNG bytes."""
-    png = image_bytes(np.asarray(image))
+    png = image_bytes(np.asarray(image), optimize=True)
     path = vis_path(cache, model_name, layer, channel, preset)
     storage.makedirs(os.path.dirname(path))
     storage.atomic_write_bytes(path, png)

@@ -46,7 +46,7 @@ def site(model, labelled_images, tmp_path_factory):
 
 def _pngs(folder: str) -> dict[str, bytes]:
     return {os.path.relpath(os.path.join(r, f), folder): open(os.path.join(r, f), "rb").read()
-            for r, _, files in os.walk(folder) for f in files if f.endswith((".png", ".jpg"))}
+            for r, _, files in os.walk(folder) for f in files if f.endswith((".png", ".webp"))}
 
 
 def test_every_page_has_its_data_and_files(site):
