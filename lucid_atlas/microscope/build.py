@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ..atlas.collect import spatial_shape
 from ..atlas.executors import make_executor
-from ..io import storage
+from ..io import sheets, storage
 from ..io.images import resolve_paths
 from ..toolbox.saliency import receptive_fraction
 from ..toolbox.topk import LayerMaxima, crop_side
@@ -152,8 +152,16 @@ def _build(model, layers, paths, images, out, units, settings, cache, atlases, e
         _write_model(model, out, images, paths, built, settings)
         summary["layers"][layer] = {"units": len(channels), "rendered": rendered, "skipped_images": maxima.skipped,
                                     "seconds": round(time.perf_counter() - start, 1)}
+    entries = [built[name] for name in _depth_order(model, built)]
+    summary["sheet"] = sheets.save_png(pages.depth_sheet(out, entries), os.path.join(out, "layers.png"))
     summary["site_mb"] = round(_folder_bytes(out) / 1e6, 1)
     return summary
+
+
+def _depth_order(model, built: dict) -> list[str]:
+    """The built layers in the model's order, shallow to deep."""
+    order = {info.name: k for k, info in enumerate(model.layers)}
+    return sorted(built, key=lambda name: order.get(name, len(order)))
 
 
 def _top_pass(model, layer: str, paths: list[str], cache: str, progress: bool) -> LayerMaxima:

@@ -15,9 +15,10 @@ from collections import Counter, defaultdict
 from typing import Callable, Sequence
 
 import numpy as np
+from PIL import Image
 
 from ..atlas import viewer
-from ..io import storage
+from ..io import sheets, storage
 from ..io.images import ImageReadError, label_from_path, load_image
 from ..patches.photos import crop_around
 from ..toolbox.topk import LayerMaxima
@@ -125,6 +126,19 @@ def read_script(path: str):
 def layer_script(layer: str) -> str:
     """The data script of a layer, relative to the site."""
     return "data/layer_" + layer_folder(layer).split("/", 1)[1] + ".js"
+
+
+def depth_sheet(site: str, entries: Sequence[dict], per_layer: int = 8) -> Image.Image:
+    """The most excited units of each built layer, a row per layer in the given order (shallow to deep):
+    what changes with depth, on one labelled sheet."""
+    images, captions = [], []
+    for entry in entries:
+        for unit in entry["strip"][:per_layer]:
+            with Image.open(os.path.join(site, unit_files(entry["name"], unit["n"]).image)) as picture:
+                images.append(np.asarray(picture.convert("RGB"), np.float32) / 255.0)
+            captions.append(f"{entry['name']} {unit['n']}")
+    return sheets.contact_sheet(images, captions, columns=per_layer,
+                                title="the most excited units of each layer, shallow to deep")
 
 
 def copy_assets(site: str) -> None:

@@ -73,6 +73,8 @@ def test_every_page_has_its_data_and_files(site):
         a, b = (np.asarray(Image.open(os.path.join(folder, u["image"])), float) for u in layer["units"][:2])
         assert np.abs(a - b).mean() > 2
     assert not [f for _, _, files in os.walk(folder) for f in files if ".tmp-" in f]
+    with Image.open(summary["sheet"]) as sheet:  # the strongest units of each layer, a row per layer
+        assert sheet.height > 2 * 24 and sheet.width > 8 * 24
 
 
 def test_a_rerun_does_no_work(site, model, labelled_images):
