@@ -47,7 +47,7 @@ class MicroscopeSettings:
     batch: int = 32
     top_k: int = 9
     class_k: int = 32
-    crop: int = 72
+    crop: int = 64
     crop_scale: int = 2
     crop_context: float = 1.0
     min_crop: float = 0.12
@@ -215,7 +215,8 @@ def _layer_data(model, layer, channels, maxima, settings, atlas, out) -> dict:
             unit["cells"] = pages.strongest_cells(atlas, c)
         units.append(unit)
     return {"name": layer, "depth": info.depth, "shape": list(spatial_shape(model, layer)), "units": units,
-            "ranked_by": maxima.ranked_by, "images": len(maxima.paths), "skipped_images": maxima.skipped,
+            "ranked_by": maxima.ranked_by, "top_k": settings.top_k, "images": len(maxima.paths),
+            "skipped_images": maxima.skipped,
             "render": {"size": settings.size, "steps": settings.steps},
             "atlas": None if not atlas else {"index": atlas_link, "grid": atlas["grid"], "icon": atlas["icon"],
                                              "sprite": f"{os.path.dirname(atlas_link)}/assets/0/{atlas['stem']}.png"}}

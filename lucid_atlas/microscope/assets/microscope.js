@@ -108,7 +108,8 @@
     page.textContent = "";
     page.appendChild(el("h1", { text: layer.name }));
     var meta = layer.units.length + " units (depth " + layer.depth + "), map " + layer.shape.join("×") +
-      "; ranked by the largest activation of " + layer.ranked_by + " over " + layer.images + " images";
+      "; a unit's strength: the mean of its " + layer.top_k + " largest activations of " + layer.ranked_by +
+      " over " + layer.images + " images";
     page.appendChild(el("p", { className: "meta", text: meta }));
     if (layer.atlas) page.appendChild(el("p", {}, [link(layer.atlas.index, "this layer's activation atlas")]));
     var search = el("input", { type: "search", id: "search", placeholder: "class, e.g. dog", value: state.query });
