@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
-keras = tf.keras
+from ..toolbox.conftest import two_conv_classifier
 
 CLASSES = ("apple", "pear", "plum")
 
 
 def save_tiny(path: str) -> str:
-    """A tiny two-conv classifier (conv1 8 units, conv2 12, a dense head), saved as .keras."""
-    inputs = keras.Input((None, None, 3))
-    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv1",
-                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=1))(inputs)
-    x = keras.layers.Conv2D(12, 3, strides=2, padding="same", activation="relu", name="conv2",
-                            kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=2))(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    out = keras.layers.Dense(3, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=3))(x)
-    keras.Model(inputs, out).save(path)
+    """The toolbox tests' tiny two-conv classifier (conv1 8 units, conv2 12), any input size, saved as .keras."""
+    two_conv_classifier(3, size=None).save(path)
     return path
 
 

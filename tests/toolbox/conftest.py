@@ -12,16 +12,21 @@ from lucid_atlas import models
 keras = tf.keras
 
 
-@pytest.fixture(scope="session")
-def tiny_classifier():
-    inputs = keras.Input((32, 32, 3))
+def two_conv_classifier(classes: int, size: int | None = 32) -> keras.Model:
+    """A tiny seeded classifier: conv1 (8 ReLU units, stride 2), conv2 (12), pooled, a dense head."""
+    inputs = keras.Input((size, size, 3))
     x = keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="conv1",
                             kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=1))(inputs)
     x = keras.layers.Conv2D(12, 3, strides=2, padding="same", activation="relu", name="conv2",
                             kernel_initializer=keras.initializers.RandomNormal(stddev=0.5, seed=2))(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    out = keras.layers.Dense(6, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=3))(x)
-    return models.from_keras(keras.Model(inputs, out), name="tiny_toolbox",
+    out = keras.layers.Dense(classes, name="scores", kernel_initializer=keras.initializers.RandomNormal(seed=3))(x)
+    return keras.Model(inputs, out)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier():
+    return models.from_keras(two_conv_classifier(6), name="tiny_toolbox",
                              labels=[f"class{i}" for i in range(6)], image_shape=(32, 32, 3))
 
 
