@@ -11,7 +11,7 @@ def cmd_microscope(args: argparse.Namespace) -> dict:
     from lucid_atlas import microscope, models
 
     model = models.load(args.model)
-    layers = split_list(args.layers) or [default_atlas_layer(model)]
+    layers = split_list(args.layers) or [default_layer(model)]
     settings = microscope.MicroscopeSettings(size=args.size, steps=args.steps, batch=args.batch,
                                              diversity=args.diversity, negative=args.negative)
     summary = microscope.build(model, layers, args.images, args.out, units=args.units, settings=settings,
@@ -23,12 +23,22 @@ def cmd_microscope(args: argparse.Namespace) -> dict:
                   f"{args.out}. Open {summary['index']} or serve it: lucid-atlas view {args.out} --serve")
 
 
+def default_layer(model) -> str:
+    """The model's atlas layer when it has a spatial map, else its deepest conv layer."""
+    layer = default_atlas_layer(model)
+    if model.layer(layer).kind == "conv":
+        return layer
+    spatial = [info.name for info in model.layers if info.kind == "conv"]
+    return spatial[-1] if spatial else layer
+
+
 def add_microscope(add: Adder) -> None:
     """Register ``lucid-atlas microscope``."""
     p = add("microscope", cmd_microscope, "browse a model offline unit by unit: a static site with a page per "
             "layer and per unit (visualization, top images, classes, atlas cells)")
     add_model_arg(p)
-    p.add_argument("--layers", help="comma-separated conv layers, shallow to deep (default: the atlas layer)")
+    p.add_argument("--layers", help="comma-separated conv layers, shallow to deep (default: the atlas layer, "
+                   "or the deepest conv layer)")
     p.add_argument("--units", help="units of each layer: 0:64, 5, or 0:8,100 (default: all)")
     p.add_argument("--images", default="default", help="images that rank the units and give their top crops "
                    "(default: the embedded photos)")

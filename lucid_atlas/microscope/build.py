@@ -114,6 +114,8 @@ def build(model, layers: Sequence[str], images, out: str, *, units: str | None =
     :param executor: None/'local' or 'ray' (the renders spread over a Ray cluster, same files).
     """
     layers = check_layers(model, layers)
+    for layer in layers:  # before any work: a bad --units is said at once
+        parse_units(units, model.layer(layer).depth)
     paths = resolve_paths(images)
     if not paths:
         raise MicroscopeError(f"no images in '{images}': point --images at a folder of JPEG/PNG files")
@@ -131,7 +133,7 @@ def _build(model, layers, paths, images, out, units, settings, cache, atlases, e
     atlas_of = _atlases_by_layer(atlases, layers)
     summary = {"model": model.name, "site": os.path.abspath(out), "index": os.path.join(out, "index.html"),
                "images": len(paths), "layers": {}}
-    built = _built_layers(out)
+    built = _built_layers(out, model.name)
     runner = make_executor(executor)
     jobs_fn = UnitJobRenderer()
     for layer in layers:
@@ -237,10 +239,13 @@ def _write_model(model, out, images, paths, built, settings) -> None:
     storage.write_json(os.path.join(out, "microscope.json"), {"model": model.name, "layers": sorted(built)})
 
 
-def _built_layers(out: str) -> dict:
-    """The layers an earlier build of this site finished (kept on the model page)."""
+def _built_layers(out: str, model_name: str) -> dict:
+    """The layers an earlier build of this site finished for this model (kept on the model page)."""
     path = os.path.join(out, "data", "model.js")
-    return dict(pages.read_script(path).get("built", {})) if os.path.exists(path) else {}
+    if not os.path.exists(path):
+        return {}
+    data = pages.read_script(path)
+    return dict(data.get("built", {})) if data.get("name") == model_name else {}
 
 
 def _atlases_by_layer(atlas_dirs: Sequence[str], layers: Sequence[str]) -> dict:

@@ -150,6 +150,24 @@ def test_bad_input_says_one_clear_thing(model, labelled_images, tmp_path):
             parse_units(bad, 12)
 
 
+def test_the_command_line_builds_and_views_a_site(site, tiny_path, labelled_images, tmp_path, capsys):
+    from lucid_atlas import cli
+
+    folder, cache, _ = site
+    args = ["microscope", "--model", tiny_path, "--layers", "conv2", "--images", labelled_images, "--out", folder,
+            "--cache", cache, "--size", "24", "--steps", "8", "--batch", "5", "--no-progress", "--json"]
+    assert cli.main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["layers"]["conv2"]["rendered"] == 0  # the same renders as the build above (--size/--steps)
+    assert cli.main(["view", folder]) == 0 and folder in capsys.readouterr().out
+    assert not os.path.exists(os.path.join(folder, "viewer"))  # a microscope site is served as it is
+    for bad, message in ((["--layers", "scores"], "no spatial map"), (["--layers", "conv7"], "conv2"),
+                         (["--layers", "conv2", "--units", "99"], "has 12 units")):
+        assert cli.main(args[:3] + ["--images", labelled_images, "--out", str(tmp_path / "x"), *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+
+
 def test_a_full_disk_stops_cleanly_and_keeps_what_was_written(model, labelled_images, tmp_path, monkeypatch):
     real = storage.atomic_write_bytes
     writes = {"n": 0}
