@@ -119,8 +119,9 @@ def build(model, layers: Sequence[str], images, out: str, *, units: str | None =
     paths = resolve_paths(images)
     if not paths:
         raise MicroscopeError(f"no images in '{images}': point --images at a folder of JPEG/PNG files")
+    site = _Site(out, cache, str(images), tuple(paths), units, settings)
     try:
-        return _build(model, layers, paths, images, out, units, settings, cache, atlases, executor, progress)
+        return _build(model, layers, site, atlases, executor, progress)
     except (OSError, tf.errors.OpError) as exc:
         if _disk_full(exc):
             raise MicroscopeError(f"the disk is full ({exc.__class__.__name__}); every file written so far is "
@@ -128,30 +129,41 @@ def build(model, layers: Sequence[str], images, out: str, *, units: str | None =
         raise
 
 
-def _build(model, layers, paths, images, out, units, settings, cache, atlases, executor, progress) -> dict:
+@dataclass(frozen=True)
+class _Site:
+    """What one build writes where: the site and cache folders, the images, the units, the settings."""
+
+    out: str
+    cache: str
+    images: str
+    paths: tuple[str, ...]
+    units: str | None
+    settings: MicroscopeSettings
+
+
+def _build(model, layers: list[str], site: _Site, atlases: Sequence[str], executor, progress: bool) -> dict:
+    out, settings = site.out, site.settings
     pages.copy_assets(out)
     atlas_of = _atlases_by_layer(atlases, layers)
     summary = {"model": model.name, "site": os.path.abspath(out), "index": os.path.join(out, "index.html"),
-               "images": len(paths), "layers": {}}
+               "images": len(site.paths), "layers": {}}
     built = _built_layers(out, model.name)
-    runner = make_executor(executor)
-    jobs_fn = UnitJobRenderer()
+    runner, jobs_fn = make_executor(executor), UnitJobRenderer()
     for layer in layers:
         start = time.perf_counter()
-        maxima = _top_pass(model, layer, paths, cache, progress)
-        if maxima.skipped >= len(paths):
-            raise MicroscopeError(f"none of the {len(paths)} files in '{images}' could be read as an image")
-        channels = parse_units(units, model.layer(layer).depth)
-        rendered = _render(model, layer, channels, out, cache, settings, runner, jobs_fn, progress)
+        maxima = _top_pass(model, layer, list(site.paths), site.cache, progress)
+        if maxima.skipped >= len(site.paths):
+            raise MicroscopeError(f"none of the {len(site.paths)} files in '{site.images}' could be read as an image")
+        channels = parse_units(site.units, model.layer(layer).depth)
+        rendered = _render(model, layer, channels, site, runner, jobs_fn, progress)
         side = crop_side(receptive_fraction(model, layer), settings.crop_context, settings.min_crop)
         bar = tqdm(total=None, desc=f"{layer}: top crops", unit="img", disable=not progress)
         pages.write_crops(maxima, channels, side, out, settings, progress=bar.update)
         bar.close()
-        atlas = atlas_of.get(layer)
-        data = _layer_data(model, layer, channels, maxima, settings, atlas, out)
+        data = _layer_data(model, layer, channels, maxima, settings, atlas_of.get(layer), out)
         pages.write_script(os.path.join(out, pages.layer_script(layer)), "layers", layer, data)
         built[layer] = _layer_entry(model, layer, data)
-        _write_model(model, out, images, paths, built, settings)
+        _write_model(model, site, built)
         summary["layers"][layer] = {"units": len(channels), "rendered": rendered, "skipped_images": maxima.skipped,
                                     "seconds": round(time.perf_counter() - start, 1)}
     entries = [built[name] for name in _depth_order(model, built)]
@@ -175,8 +187,9 @@ def _top_pass(model, layer: str, paths: list[str], cache: str, progress: bool) -
     return maxima
 
 
-def _render(model, layer, channels, out, cache, settings, runner, jobs_fn, progress) -> int:
+def _render(model, layer: str, channels: list[int], site: _Site, runner, jobs_fn, progress: bool) -> int:
     """Render the units whose pictures are missing, a batch at a time; how many units were rendered."""
+    out, cache, settings = site.out, site.cache, site.settings
     jobs = []
     for k, start in enumerate(range(0, len(channels), settings.batch)):
         group = tuple(channels[start:start + settings.batch])
@@ -231,10 +244,12 @@ def _layer_entry(model, layer, data) -> dict:
             "script": pages.layer_script(layer), "strip": [{"n": u["n"], "thumb": u["thumb"]} for u in strongest]}
 
 
-def _write_model(model, out, images, paths, built, settings) -> None:
+def _write_model(model, site: _Site, built: dict) -> None:
+    out, settings = site.out, site.settings
     spatial = [{"name": i.name, "depth": i.depth} for i in model.layers if i.kind == "conv"]
-    data = {"name": model.name, "input": list(model.image_shape), "images": str(images), "n_images": len(paths),
-            "layers": spatial, "built": built, "render": {"size": settings.size, "steps": settings.steps}}
+    data = {"name": model.name, "input": list(model.image_shape), "images": site.images,
+            "n_images": len(site.paths), "layers": spatial, "built": built,
+            "render": {"size": settings.size, "steps": settings.steps}}
     pages.write_script(os.path.join(out, "data", "model.js"), "model", None, data)
     storage.write_json(os.path.join(out, "microscope.json"), {"model": model.name, "layers": sorted(built)})
 
