@@ -100,6 +100,11 @@ def _params(desc: dict) -> dict:
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in keep.items() if v is not None}
 
 
+def sprite_path(layer_index: int, stem: str) -> str:
+    """Where the viewer writes a grid's icon sprite, relative to its site folder."""
+    return f"assets/{layer_index}/{stem}.png"
+
+
 def site_data(atlas_dirs: Sequence[str], out_dir: str) -> dict:
     """The viewer's data (also written as ``data.js``); writes sprites and thumbnails as it goes."""
     layers = []
@@ -108,7 +113,7 @@ def site_data(atlas_dirs: Sequence[str], out_dir: str) -> dict:
         for stem, desc in atlas_descriptions(atlas_dir):
             head = head or desc
             n, icon = _grid_size(desc), _icon_size(desc)
-            sprite_rel = f"assets/{k}/{stem}.png"
+            sprite_rel = sprite_path(k, stem)
             buf = io.BytesIO()
             _sprite(atlas_dir, desc, n, icon).save(buf, format="PNG")
             storage.atomic_write_bytes(os.path.join(out_dir, sprite_rel), buf.getvalue())

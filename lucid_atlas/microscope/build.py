@@ -17,6 +17,7 @@ from typing import Sequence
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from ..atlas import viewer
 from ..atlas.collect import spatial_shape
 from ..atlas.executors import make_executor
 from ..io import sheets, storage
@@ -162,7 +163,7 @@ def _build(model, layers: list[str], site: _Site, atlases: Sequence[str], execut
         bar.close()
         data = _layer_data(model, layer, channels, maxima, settings, atlas_of.get(layer), out)
         pages.write_script(os.path.join(out, pages.layer_script(layer)), "layers", layer, data)
-        built[layer] = _layer_entry(model, layer, data)
+        built[layer] = _layer_entry(layer, data)
         _write_model(model, site, built)
         summary["layers"][layer] = {"units": len(channels), "rendered": rendered, "skipped_images": maxima.skipped,
                                     "seconds": round(time.perf_counter() - start, 1)}
@@ -213,15 +214,17 @@ def _layer_data(model, layer, channels, maxima, settings, atlas, out) -> dict:
     strength = maxima.strength(settings.top_k)
     info = model.layer(layer)
     atlas_link = pages.write_atlas(atlas, out, layer) if atlas else None
+    label = {path: pages.image_label(model, path) for path in maxima.paths}
     units = []
     for c in channels:
         files = unit_files(layer, c)
-        top = maxima.top(c, settings.top_k)
+        ranked = maxima.top(c, max(settings.top_k, settings.class_k))
         unit = {"n": c, "score": round(float(strength[c]), 4), "image": files.image, "thumb": files.thumb,
-                "top": [{"src": files.crop(r), "label": pages.image_label(model, t.path),
+                "top": [{"src": files.crop(r), "label": label[t.path],
                          "file": os.path.basename(t.path), "value": round(t.value, 3)}
-                        for r, t in enumerate(top) if os.path.exists(os.path.join(out, files.crop(r)))],
-                "classes": pages.class_counts(model, maxima, c, settings.class_k)}
+                        for r, t in enumerate(ranked[:settings.top_k])
+                        if os.path.exists(os.path.join(out, files.crop(r)))],
+                "classes": pages.class_counts([label[t.path] for t in ranked[:settings.class_k]])}
         if settings.negative:
             unit["negative"] = files.negative
         if settings.diversity:
@@ -233,11 +236,12 @@ def _layer_data(model, layer, channels, maxima, settings, atlas, out) -> dict:
             "ranked_by": maxima.ranked_by, "top_k": settings.top_k, "images": len(maxima.paths),
             "skipped_images": maxima.skipped,
             "render": {"size": settings.size, "steps": settings.steps},
-            "atlas": None if not atlas else {"index": atlas_link, "grid": atlas["grid"], "icon": atlas["icon"],
-                                             "sprite": f"{os.path.dirname(atlas_link)}/assets/0/{atlas['stem']}.png"}}
+            "atlas": None if not atlas else {
+                "index": atlas_link, "grid": atlas["grid"], "icon": atlas["icon"],
+                "sprite": f"{os.path.dirname(atlas_link)}/{viewer.sprite_path(0, atlas['stem'])}"}}
 
 
-def _layer_entry(model, layer, data) -> dict:
+def _layer_entry(layer: str, data: dict) -> dict:
     """The model page's line for a built layer: its size and a strip of its most excited units."""
     strongest = sorted(data["units"], key=lambda u: -u["score"])[:8]
     return {"name": layer, "depth": data["depth"], "shape": data["shape"], "units": len(data["units"]),

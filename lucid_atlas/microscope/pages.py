@@ -71,10 +71,9 @@ def write_crops(maxima: LayerMaxima, channels: Sequence[int], side: float, site:
     return unreadable
 
 
-def class_counts(model, maxima: LayerMaxima, channel: int, k: int) -> list[tuple[str, int]]:
-    """The classes most represented among the unit's ``k`` top images, most frequent first."""
-    counts = Counter(image_label(model, item.path) for item in maxima.top(channel, k))
-    return counts.most_common(5)
+def class_counts(labels: Sequence[str]) -> list[tuple[str, int]]:
+    """The classes most represented among a unit's top images' labels, most frequent first."""
+    return Counter(labels).most_common(5)
 
 
 def atlas_cells(atlas_dir: str, layer: str) -> dict | None:

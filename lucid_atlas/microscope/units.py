@@ -129,14 +129,14 @@ class UnitJobRenderer:
         if any(not storage.exists(vis.vis_path(job.cache, model.name, job.layer, c, s.preset)) for c in job.channels):
             for channel, image in zip(job.channels, renderer.render(job.channels)):
                 vis.save_unit(job.cache, model.name, job.layer, channel, s.preset, image)
-        if s.negative:
-            for channel, image in zip(job.channels, renderer.render(job.channels, negative=True)):
-                path = os.path.join(job.site, unit_files(job.layer, channel).negative)
+        negatives = [os.path.join(job.site, unit_files(job.layer, c).negative) for c in job.channels]
+        if s.negative and not all(storage.exists(p) for p in negatives):
+            for path, image in zip(negatives, renderer.render(job.channels, negative=True)):
                 storage.atomic_write_bytes(path, image_bytes(image))
-        if s.diversity:
-            for channel in job.channels:
+        for channel in job.channels if s.diversity else ():
+            path = os.path.join(job.site, unit_files(job.layer, channel).diversity)
+            if not storage.exists(path):
                 row = diversity_set(model, job.layer, channel, s)
-                path = os.path.join(job.site, unit_files(job.layer, channel).diversity)
                 storage.atomic_write_bytes(path, image_bytes(np.concatenate(list(row), axis=1)))
         return list(job.channels)
 

@@ -91,8 +91,9 @@ class LayerMaxima:
 
     def strength(self, k: int = 9) -> np.ndarray:
         """[depth]: how strongly the images excite each channel, the mean of its ``k`` largest maxima."""
-        column_top = -np.sort(-self._activations().vectors, axis=0)[:max(1, k)]
-        return column_top.mean(axis=0)
+        vectors = self._activations().vectors
+        k = min(max(1, k), len(vectors))
+        return np.partition(vectors, len(vectors) - k, axis=0)[len(vectors) - k:].mean(axis=0)
 
     @property
     def skipped(self) -> int:
