@@ -1,4 +1,4 @@
-"""A built wheel carries the files the package reads at run time (page assets, label tables)."""
+"""A built wheel carries the files the package reads at run time (page assets, label tables, spectra)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def test_wheel_contains_the_pages_and_label_tables(tmp_path):
     (wheel,) = glob.glob(str(tmp_path / "lucid_atlas-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in ("lucid_atlas/toolbox/assets/index.html", "lucid_atlas/toolbox/assets/toolbox.js",
-                 "lucid_atlas/toolbox/assets/toolbox.css", "lucid_atlas/atlas/viewer_assets/viewer.js"):
+                 "lucid_atlas/toolbox/assets/toolbox.css", "lucid_atlas/atlas/viewer_assets/viewer.js",
+                 "lucid_atlas/microscope/assets/index.html", "lucid_atlas/microscope/assets/microscope.js",
+                 "lucid_atlas/optvis/data/natural_spectrum.npz"):
         assert path in names, path
     assert any(n.startswith("lucid_atlas/models/data/") and n.endswith(".tsv") for n in names)

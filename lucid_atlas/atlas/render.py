@@ -58,7 +58,8 @@ ICON_PRESETS = {
 
 
 # fields added after icons were first cached: at these values they leave the cache key as it was
-_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25}
+_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25, "spectrum": "lucid"}
+ICON_SPECTRA = ("lucid", "natural")
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,15 @@ class IconSettings:
     whitening_ridge: float = 1.0
     views: int = 1
     alpha_centre: float = 0.25
+    spectrum: str = "lucid"
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:
             raise ValueError(f"unknown icon transforms '{self.transforms}': {', '.join(ICON_TRANSFORMS)}")
         if self.objective not in ICON_OBJECTIVES:
             raise ValueError(f"unknown icon objective '{self.objective}': {', '.join(ICON_OBJECTIVES)}")
+        if self.spectrum not in ICON_SPECTRA:
+            raise ValueError(f"unknown icon spectrum '{self.spectrum}': {', '.join(ICON_SPECTRA)}")
         if self.seeding not in ICON_SEEDINGS:
             raise ValueError(f"unknown icon seeding '{self.seeding}': {', '.join(ICON_SEEDINGS)}")
         if min(self.size, self.steps, self.tries, self.batch, self.views) < 1:
@@ -156,6 +160,13 @@ class IconSettings:
             border = objectives.penalize_boundary_complexity(self.boundary_width, mask=mask, mean=True)
             obj = obj + self.boundary * objectives.relative_to(border, direction)
         return obj
+
+    def param(self, batch: int) -> param.Param:
+        """The icons' image parameterization for a batch: Lucid's 1/f^decay Fourier image, or
+        (``spectrum="natural"``) the phase-only image with natural images' spectrum (MACO)."""
+        if self.spectrum == "natural":
+            return param.natural_image(self.size, batch=batch, alpha=bool(self.alpha), decay_power=self.decay_power)
+        return param.image(self.size, batch=batch, decay_power=self.decay_power, alpha=bool(self.alpha))
 
     def image_ops(self) -> list:
         """Operators on the image between steps: a Gaussian blur of ``blur`` px every 4 steps."""
@@ -240,8 +251,7 @@ class IconRenderer:
             depth = model.layer(job.layer).depth
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
             renderer = Renderer(model, s.objective_for(job.layer, directions, white),
-                                lambda: param.image(s.size, batch=n, decay_power=s.decay_power,
-                                                    alpha=bool(s.alpha)),
+                                lambda: s.param(n),
                                 optimizers.Adam(s.learning_rate),
                                 transforms=s.transform_list(), image_ops=s.image_ops(), views=s.views)
             self._renderers[key] = (renderer, directions)

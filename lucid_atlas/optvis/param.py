@@ -158,6 +158,83 @@ def sample_fft_image(shape: Sequence[int], sd: float | None = None, decay_power:
     return _spectrum_to_image(noise[0], noise[1], tf.constant(_spectrum_scale(h, w, decay_power)), h, w)
 
 
+def _self_mirrored_columns(w: int) -> list[int]:
+    """The rfft2 columns that hold their own conjugate mirror: 0, and w/2 for even w."""
+    return [0] + ([w // 2] if w % 2 == 0 else [])
+
+
+def realizable_magnitude(magnitude: np.ndarray, w: int) -> np.ndarray:
+    """An rfft2 amplitude spectrum [C, h, w//2+1] of h×w images as a real image's must be: in the
+    self-mirrored columns |X[k]| = |X[−k]| (each such pair replaced by its mean)."""
+    out = np.array(magnitude, np.float32)
+    h = out.shape[-2]
+    mirror = (-np.arange(h)) % h
+    for c in _self_mirrored_columns(w):
+        out[..., c] = (out[..., c] + out[..., mirror, c]) / 2
+    return out
+
+
+def _hermitian_phase(theta: tf.Tensor, h: int, w: int) -> tf.Tensor:
+    """Phases [B, C, h, w//2+1] that a real image can have: in the columns that are their own mirror
+    (0, and w/2 for even w) φ[k] = −φ[−k], so the self-conjugate bins are 0 and irfft2d keeps every
+    magnitude as given (free phases there would be averaged with their mirror's, shrinking it)."""
+    mirror = (-np.arange(h)) % h
+    mask = np.zeros((1, 1, 1, w // 2 + 1), np.float32)
+    mask[..., _self_mirrored_columns(w)] = 1.0
+    odd = (theta - tf.gather(theta, mirror, axis=2)) / 2.0
+    return theta + mask * (odd - theta)
+
+
+def phase_image(shape: Sequence[int], magnitude: np.ndarray, seed: int | None = None) -> Param:
+    """A magnitude-constrained Fourier image [B, H, W, C] (MACO, Fel et al. 2023): the amplitude of
+    each rfft2 coefficient is fixed to ``magnitude`` [C, H, W//2+1] (orthonormal scale; its columns
+    0 and W/2 made mirror-symmetric, as a real image's are: :func:`realizable_magnitude`) and only
+    the phase is optimized, so the image keeps that spectrum exactly (unbounded, mean 0 if the
+    magnitude's DC is 0). The initial phases are uniform in [−π, π)."""
+    b, h, w, ch = shape
+    magnitude = np.asarray(magnitude, np.float32)
+    if magnitude.shape != (ch, h, w // 2 + 1):
+        raise ValueError(f"magnitude must be [{ch}, {h}, {w // 2 + 1}] for {h}×{w}×{ch} images, "
+                         f"got {list(magnitude.shape)}")
+    magnitude = realizable_magnitude(magnitude, w)
+    start = np.stack([g.uniform(-np.pi, np.pi, (ch, h, w // 2 + 1)) for g in _image_generators(seed, b)])
+    theta = tf.Variable(start.astype(np.float32), name="phase")
+    # irfft2d divides by h·w; the orthonormal scale multiplies by sqrt(h·w)
+    amplitude = tf.constant(magnitude * np.float32(np.sqrt(h * w)))
+
+    def render() -> tf.Tensor:
+        phase = _hermitian_phase(theta, h, w)
+        spectrum = tf.complex(amplitude * tf.cos(phase), amplitude * tf.sin(phase))
+        return tf.transpose(tf.signal.irfft2d(spectrum, fft_length=[h, w]), [0, 2, 3, 1])
+
+    # no image variable: a blur or decay of phases means nothing
+    return Param(render, [theta], f"phase{tuple(shape)}", None, "phase")
+
+
+def natural_image(w: int, h: int | None = None, batch: int = 1, alpha: bool = False, *,
+                  magnitude: np.ndarray | None = None, seed: int | None = None, jit_compile: bool = True,
+                  decay_power: float = 1.0) -> Param:
+    """A phase-only RGB(A) image [batch, h, w, 3 or 4] in [0, 1] whose colours have the spectrum of
+    natural images (``spectrum.natural_magnitude``, or ``magnitude`` [3, h, w//2+1]) in Lucid's
+    decorrelated colour space, clipped to [0, 1] (Lucid's ``constrain_L_inf`` gradient). With
+    ``alpha``, an opacity channel from Lucid's Fourier parameterization (1/f^``decay_power``,
+    sigmoid), whose spectrum the image operators (a blur) act on."""
+    from . import spectrum as spectrum_lib
+    h = h or w
+    magnitude = spectrum_lib.natural_magnitude(h, w) if magnitude is None else magnitude
+    rgb = phase_image([batch, h, w, 3], magnitude, seed=seed)
+    opacity = fft_image([batch, h, w, 1], decay_power=decay_power, seed=seed) if alpha else None
+    variables = rgb.trainable_variables + (opacity.trainable_variables if alpha else [])
+
+    def render() -> tf.Tensor:
+        colours = to_valid_rgb(rgb(), decorrelate=True, sigmoid=False)
+        return tf.concat([colours, tf.nn.sigmoid(opacity())], -1) if alpha else colours
+
+    image_variable, space = (opacity.image_variable, "fourier") if alpha else (None, "phase")
+    return Param(render, variables, f"natural_image({w}x{h}, batch={batch}, alpha={alpha})",
+                 image_variable, space, jit_compile)
+
+
 def laplacian_pyramid(shape: Sequence[int], n_levels: int = 4, sd: float | None = None,
                       seed: int | None = None) -> Param:
     """Sum of pixel images at 1, 1/2, 1/4, ... resolution, upsampled (unbounded)."""

@@ -56,12 +56,29 @@ def test_an_icon_does_not_depend_on_its_batch(tiny_model, tmp_path):
     assert np.abs(one[(0, 0)] - one[(0, 2)]).mean() > 0.01  # cells differ
 
 
+def test_natural_spectrum_icons_render_independently_of_their_batch(tiny_model, tmp_path):
+    """Phase-only icons (MACO's fixed natural spectrum) render, are their own whatever the batch, and
+    name a cache of their own; the default's cache key is what it was before the field existed."""
+    cells = _cells()
+    natural = IconSettings(24, 6, batch=1, spectrum="natural")
+    one = render_cells(tiny_model, "feat", cells, str(tmp_path / "b1"), natural, progress=False)
+    many = render_cells(tiny_model, "feat", cells, str(tmp_path / "b5"), dataclasses.replace(natural, batch=5),
+                        progress=False)
+    for key in one:
+        assert np.abs(one[key] - many[key]).max() <= 2 / 255  # PNG rounding
+    lucid = render_cells(tiny_model, "feat", cells, str(tmp_path / "lucid"), IconSettings(24, 6, batch=5),
+                         progress=False)
+    assert np.abs(one[(0, 0)] - lucid[(0, 0)]).mean() > 0.01
+    assert natural.key() != dataclasses.replace(natural, spectrum="lucid").key()
+    assert IconSettings().key() == "ef3ea38b"  # the README atlas's icon folder, icons_20_ef3ea38b
+
+
 def test_icon_presets():
     published = IconSettings.published()
     assert (published.size, published.steps, published.tries, published.cossim_pow) == (80, 1024, 4, 2.0)
     assert published.transforms == "published" and published.objective == "recipe" and published.boundary > 0
     assert IconSettings.preset("notebook", steps=8).steps == 8
-    for bad in (dict(transforms="fancy"), dict(objective="logit"), dict(batch=0)):
+    for bad in (dict(transforms="fancy"), dict(objective="logit"), dict(batch=0), dict(spectrum="pink")):
         try:
             IconSettings(**bad)
         except ValueError as exc:

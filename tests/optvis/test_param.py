@@ -15,6 +15,8 @@ from lucid_atlas.optvis import param
     (lambda: param.image(32, fft=False, decorrelate=False), (1, 32, 32, 3)),
     (lambda: param.image(32, sigmoid=False), (1, 32, 32, 3)),
     (lambda: param.image(32, alpha=True), (1, 32, 32, 4)),
+    (lambda: param.natural_image(32, batch=2), (2, 32, 32, 3)),
+    (lambda: param.natural_image(30, 20, alpha=True), (1, 20, 30, 4)),
     (lambda: param.grayscale(32, batch=3), (3, 32, 32, 1)),
     (lambda: param.cppn(40, batch=2), (2, 40, 40, 3)),
     (lambda: param.centered_pixels(24), (1, 24, 24, 3)),
