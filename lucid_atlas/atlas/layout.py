@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import pickle
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
 import warnings
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..io import storage
+from . import place_worker
 from . import rows as rows_lib
 from .rows import Rows
 
@@ -118,35 +125,73 @@ def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, 
 
 
 def _transform_block(reducer, vectors: Rows, block: np.ndarray) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="n_jobs value")
-        return reducer.transform(rows_lib.take(vectors, block)).astype(np.float32)
+    return place_worker.place(reducer, rows_lib.take(vectors, block))
 
 
-_WORKER: dict = {}
+class _Placer:
+    """``workers`` light processes (:mod:`place_worker`) that place blocks of rows with one fitted
+    reducer; rows and coordinates pass through files in a private temporary folder."""
 
+    def __init__(self, reducer, workers: int):
+        self.folder = tempfile.mkdtemp(prefix="lucid_atlas_place_")
+        with open(os.path.join(self.folder, place_worker.REDUCER_FILE), "wb") as f:
+            pickle.dump(reducer, f, protocol=pickle.HIGHEST_PROTOCOL)
+        command = [sys.executable, "-m", "lucid_atlas.atlas.place_worker", self.folder]
+        self.idle: queue.Queue = queue.Queue()
+        self.processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                          for _ in range(workers)]
+        for process in self.processes:
+            self.idle.put(process)
 
-def _init_worker(reducer, vectors) -> None:
-    _WORKER["reducer"], _WORKER["vectors"] = reducer, vectors
+    def place(self, k: int, rows: np.ndarray) -> np.ndarray:
+        """Block ``k``'s coordinates, placed by the next idle worker (call from several threads)."""
+        process = self.idle.get()
+        source, target = (os.path.join(self.folder, f"{name}-{k}.npy") for name in ("rows", "xy"))
+        try:
+            np.save(source, rows)
+            process.stdin.write(f"{source} {target}\n")
+            process.stdin.flush()
+            reply = process.stdout.readline().strip()
+            if reply != "done":
+                raise RuntimeError(f"placing rows with UMAP failed in a worker: {reply or 'it exited'}")
+            return np.load(target)
+        finally:
+            for path in (source, target):
+                if os.path.exists(path):
+                    os.remove(path)
+            self.idle.put(process)
 
-
-def _worker_block(block: np.ndarray) -> np.ndarray:
-    return _transform_block(_WORKER["reducer"], _WORKER["vectors"], block)
+    def close(self) -> None:
+        for process in self.processes:
+            process.stdin.close()
+        for process in self.processes:
+            process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _placed_blocks(reducer, vectors: Rows, blocks: list, workers: int):
-    """The coordinates of each block of row indices, in order, placed by ``workers`` processes."""
+    """The coordinates of each block of row indices, in order, placed by ``workers`` processes
+    (light ones, without TensorFlow; each holds its own copy of the fitted reducer)."""
     if workers <= 1 or len(blocks) < 2:
         for block in blocks:
             yield _transform_block(reducer, vectors, block)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
-    context = multiprocessing.get_context("spawn")  # no forked TensorFlow or numba state
-    with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context, initializer=_init_worker,
-                             initargs=(reducer, vectors)) as pool:
-        yield from pool.map(_worker_block, blocks)
+    placer = _Placer(reducer, min(workers, len(blocks)))
+    try:
+        # one thread a worker reads its block's rows and waits for the reply; at most one block
+        # ahead of the workers is read, so memory holds a few blocks, not all
+        with ThreadPoolExecutor(len(placer.processes)) as threads:
+            pending = []
+            for k, block in enumerate(blocks):
+                pending.append(threads.submit(lambda k=k, b=block: placer.place(k, rows_lib.take(vectors, b))))
+                if len(pending) > len(placer.processes):
+                    yield pending.pop(0).result()
+            for future in pending:
+                yield future.result()
+    finally:
+        placer.close()
 
 
 def embed_1d(vectors: np.ndarray, metric: str = "cosine", perplexity: float = 30.0, seed: int = 0) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,23 @@ def test_a_larger_whitening_ridge_equals_whitening_with_it_from_the_start():
     assert layout.with_ridge(S, layout.WHITENING_EPSILON) is S
     # whitening less: the noisiest (smallest-variance) direction is amplified less
     assert np.abs(layout.with_ridge(S, 1.0)).max() < np.abs(S).max()
+
+
+def test_placement_workers_are_light_and_report_errors(tmp_path):
+    """The processes that place rows load no TensorFlow (0.25 GB each, not 0.75) and a failure in one
+    comes back as a clear error naming it."""
+    import psutil
+    import umap
+
+    x = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)
+    reducer = umap.UMAP(n_neighbors=10, random_state=0).fit(x[:80])
+    placer = layout._Placer(reducer, 1)
+    try:
+        np.testing.assert_array_equal(placer.place(0, x[80:]), layout._transform_block(reducer, x, np.arange(80, 120)))
+        maps = [m.path for m in psutil.Process(placer.processes[0].pid).memory_maps()]
+        assert not [path for path in maps if "tensorflow" in path.lower()]
+        with pytest.raises(RuntimeError, match="placing rows with UMAP failed in a worker: error: ValueError"):
+            placer.place(1, np.full((5, 6), np.nan, np.float32))  # rows UMAP refuses
+    finally:
+        placer.close()
+    assert not os.path.exists(placer.folder)
