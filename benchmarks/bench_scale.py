@@ -6,7 +6,8 @@ Rows come from a real collection (default: the 16 000 rows of the 1000 ImageNet 
 (``collect.import_vectors``), so the pipeline's own reader is what is measured. Each size then
 runs ``build_atlas`` streaming its rows (whitening, layout, grids, assemble); icons are rendered
 small and fast (their cost grows with cells, not rows: it is timed per cell and left out of the
-growth curve). For each stage: seconds, peak resident memory (sampled every 0.1 s) and the
+growth curve). For each stage: seconds, peak memory of the process and its layout workers (RSS
+and PSS summed, sampled every 0.1 s: PSS counts a page shared among them once) and the
 growth exponent (log-log slope between consecutive sizes).
 
     python benchmarks/bench_scale.py --sizes 10000 100000 1000000 --json
@@ -40,24 +41,26 @@ STAGES = ("import", "whitening", "layout")  # then grid_<n> and assemble_<n>; re
 CHUNK = 10000
 
 
-def rss_mb() -> float:
-    """Current resident memory of this process and its children (layout workers), in MB."""
-    me = psutil.Process()
-    total = me.memory_info().rss
-    for child in me.children(recursive=True):
+def memory_mb() -> tuple[float, float]:
+    """(RSS, PSS) of this process and its children (the layout's workers), in MB. RSS counts a page
+    shared by several processes (libraries, copy-on-write memory) once per process; PSS shares it
+    out among them, so its sum is the physical memory the job holds."""
+    rss = pss = 0
+    for process in [psutil.Process(), *psutil.Process().children(recursive=True)]:
         try:
-            total += child.memory_info().rss
+            info = process.memory_full_info()
         except psutil.Error:
-            pass
-    return total / 2 ** 20
+            continue
+        rss, pss = rss + info.rss, pss + info.pss
+    return rss / 2 ** 20, pss / 2 ** 20
 
 
 class StageMeter:
-    """Seconds and peak RSS of named stages: ``meter.start(name)`` closes the previous one."""
+    """Seconds and peak RSS and PSS of named stages: ``meter.start(name)`` closes the previous one."""
 
     def __init__(self, interval: float = 0.1):
         self.stages: dict[str, dict] = {}
-        self._name, self._t0, self._peak = None, 0.0, 0.0
+        self._name, self._t0, self._peak = None, 0.0, (0.0, 0.0)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, args=(interval,), daemon=True)
@@ -66,15 +69,16 @@ class StageMeter:
     def _poll(self, interval: float) -> None:
         while not self._stop.wait(interval):
             with self._lock:
-                self._peak = max(self._peak, rss_mb())
+                self._peak = tuple(map(max, self._peak, memory_mb()))
 
     def start(self, name: str | None) -> None:
         now = time.perf_counter()
         with self._lock:
             if self._name is not None:
-                self._peak = max(self._peak, rss_mb())
-                self.stages[self._name] = {"seconds": round(now - self._t0, 2), "peak_rss_mb": round(self._peak)}
-            self._name, self._t0, self._peak = name, now, rss_mb()
+                rss, pss = map(max, self._peak, memory_mb())
+                self.stages[self._name] = {"seconds": round(now - self._t0, 2), "peak_rss_mb": round(rss),
+                                           "peak_pss_mb": round(pss)}
+            self._name, self._t0, self._peak = name, now, memory_mb()
 
     def close(self) -> dict[str, dict]:
         self.start(None)
@@ -108,16 +112,18 @@ def run_size(model, base: np.ndarray, layer: str, n_rows: int, out_dir: str, gri
     for n in grids:  # icons are rendered and the picture assembled inside render_<n>; assemble_<n> writes JSON
         drawn, written = stages.pop(f"render_{n}"), stages.pop(f"assemble_{n}")
         stages[f"render+assemble_{n}"] = {"seconds": round(drawn["seconds"] + written["seconds"], 2),
-                                          "peak_rss_mb": max(drawn["peak_rss_mb"], written["peak_rss_mb"])}
+                                          **{k: max(drawn[k], written[k]) for k in ("peak_rss_mb", "peak_pss_mb")}}
     render = summary["stage_seconds"]["render"]
     stages["assemble"] = {"seconds": summary["stage_seconds"]["assemble"],
-                          "peak_rss_mb": max(v["peak_rss_mb"] for k, v in stages.items() if k.startswith("render+"))}
+                          **{m: max(v[m] for k, v in stages.items() if k.startswith("render+"))
+                             for m in ("peak_rss_mb", "peak_pss_mb")}}
     shard_bytes = sum(os.path.getsize(os.path.join(out_dir, "activations", f)) for f in
                       os.listdir(os.path.join(out_dir, "activations")) if f.startswith("acts-"))
     core = ["whitening", "layout", *[f"grid_{n}" for n in grids], "assemble"]
     return {"rows": n_rows, "stages": stages,
             "core_seconds": round(sum(stages[k]["seconds"] for k in core), 1),
             "core_peak_rss_mb": max(stages[k]["peak_rss_mb"] for k in core),
+            "core_peak_pss_mb": max(stages[k]["peak_pss_mb"] for k in core),
             "render_seconds_per_cell": round(render / max(cells, 1), 4),
             "cells": {n: summary["grids"][str(n)]["cells"] for n in grids}, "shard_gb": round(shard_bytes / 1e9, 2),
             "trustworthiness": summary["trustworthiness"], "atlas": summary["grids"][str(grids[-1])]["atlas"]}

@@ -115,7 +115,13 @@ def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, 
             todo.append((block, part))
     bar = tqdm(total=len(rest), initial=len(rest) - sum(len(b) for b, _ in todo), unit="row", unit_scale=True,
                desc="layout: place rows", disable=not progress or not blocks)
-    for (block, part), placed in zip(todo, _placed_blocks(reducer, vectors, [b for b, _ in todo], workers)):
+    if workers > 1 and len(todo) > 1:
+        placer = _Placer(reducer, min(workers, len(todo)))
+        del reducer  # each worker holds its own copy; the parent's is freed while they work
+        placements = placer.blocks(vectors, [b for b, _ in todo])
+    else:
+        placements = (_transform_block(reducer, vectors, b) for b, _ in todo)
+    for (block, part), placed in zip(todo, placements):
         xy[block] = placed
         if part:
             storage.atomic_save_npy(part, placed)
@@ -145,10 +151,11 @@ class _Placer:
 
     def place(self, k: int, rows: np.ndarray) -> np.ndarray:
         """Block ``k``'s coordinates, placed by the next idle worker (call from several threads)."""
-        process = self.idle.get()
         source, target = (os.path.join(self.folder, f"{name}-{k}.npy") for name in ("rows", "xy"))
+        np.save(source, rows)
+        del rows  # the worker reads the file: the parent keeps no copy while it waits
+        process = self.idle.get()
         try:
-            np.save(source, rows)
             process.stdin.write(f"{source} {target}\n")
             process.stdin.flush()
             reply = process.stdout.readline().strip()
@@ -161,37 +168,31 @@ class _Placer:
                     os.remove(path)
             self.idle.put(process)
 
+    def blocks(self, vectors: Rows, blocks: list):
+        """The coordinates of each block of row indices, in order; the workers are closed at the end."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        try:
+            # a thread a worker reads its block's rows, hands them over and waits for the reply; at
+            # most one block ahead of the workers is queued
+            with ThreadPoolExecutor(len(self.processes)) as threads:
+                pending = []
+                for k, block in enumerate(blocks):
+                    pending.append(threads.submit(lambda k=k, b=block: self.place(k, rows_lib.take(vectors, b))))
+                    if len(pending) > len(self.processes):
+                        yield pending.pop(0).result()
+                for future in pending:
+                    yield future.result()
+        finally:
+            self.close()
+
     def close(self) -> None:
         for process in self.processes:
-            process.stdin.close()
+            if process.stdin and not process.stdin.closed:
+                process.stdin.close()
         for process in self.processes:
             process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _placed_blocks(reducer, vectors: Rows, blocks: list, workers: int):
-    """The coordinates of each block of row indices, in order, placed by ``workers`` processes
-    (light ones, without TensorFlow; each holds its own copy of the fitted reducer)."""
-    if workers <= 1 or len(blocks) < 2:
-        for block in blocks:
-            yield _transform_block(reducer, vectors, block)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    placer = _Placer(reducer, min(workers, len(blocks)))
-    try:
-        # one thread a worker reads its block's rows and waits for the reply; at most one block
-        # ahead of the workers is read, so memory holds a few blocks, not all
-        with ThreadPoolExecutor(len(placer.processes)) as threads:
-            pending = []
-            for k, block in enumerate(blocks):
-                pending.append(threads.submit(lambda k=k, b=block: placer.place(k, rows_lib.take(vectors, b))))
-                if len(pending) > len(placer.processes):
-                    yield pending.pop(0).result()
-            for future in pending:
-                yield future.result()
-    finally:
-        placer.close()
 
 
 def embed_1d(vectors: np.ndarray, metric: str = "cosine", perplexity: float = 30.0, seed: int = 0) -> np.ndarray:

@@ -1,7 +1,7 @@
 """A light process that places blocks of rows with a fitted UMAP (``python -m`` from :mod:`layout`).
 
 Started with ``python -m lucid_atlas.atlas.place_worker FOLDER``, it loads the fitted reducer that
-:func:`layout._placed_blocks` pickled into FOLDER (a private temporary folder), then answers one
+:class:`layout._Placer` pickled into FOLDER (a private temporary folder), then answers one
 request a line on stdin — ``rows.npy out.npy`` — by placing the rows and writing their [n, 2]
 float32 coordinates, and replies ``done`` (or ``error: ...``) on stdout. It imports numpy and umap
 only: not the caller's ``__main__``, which a multiprocessing worker would import (a CLI's or a
