@@ -384,3 +384,9 @@ def test_every_subcommand_keeps_its_options():
     with open(os.path.join(os.path.dirname(__file__), "data", "cli_options.json")) as f:
         before = json.load(f)
     assert _options(cli.build_parser()) == before
+
+
+def test_a_coarse_share_out_of_range_is_one_line(capsys, tmp_path):
+    assert cli.main(["atlas", "--coarse", "1.5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "coarse" in err and "[0, 1)" in err

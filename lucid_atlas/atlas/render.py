@@ -58,7 +58,7 @@ ICON_PRESETS = {
 
 
 # fields added after icons were first cached: at these values they leave the cache key as it was
-_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25, "spectrum": "lucid"}
+_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25, "spectrum": "lucid", "coarse": 0.0, "coarse_scale": 0.6}
 ICON_SPECTRA = ("lucid", "natural")
 
 
@@ -79,7 +79,10 @@ class IconSettings:
     relative to the mean eigenvalue: larger whitens less), ``views`` (transformed copies of each
     icon per step, their objective averaged: ``views`` × the model's work per step; on CPU, views > 1
     with an RGBA icon is not bit-reproducible from one process to the next — TensorFlow's concurrent
-    op scheduling changes its sums — so the default keeps 1, which is).
+    op scheduling changes its sums — so the default keeps 1, which is), ``spectrum`` (``lucid``: the
+    1/f^decay Fourier image; ``natural``: phase only, natural images' spectrum), ``coarse`` (the
+    share of the steps taken first at ``coarse_scale`` × the size, then enlarged and refined at full
+    size: Osinga's progressive up-scaling, most steps at a fraction of the pixels).
     """
 
     # the default: calm, centred icons that read as a map (README, bench_icons / bench_quality)
@@ -103,6 +106,8 @@ class IconSettings:
     views: int = 1
     alpha_centre: float = 0.25
     spectrum: str = "lucid"
+    coarse: float = 0.0
+    coarse_scale: float = 0.6
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:
@@ -115,6 +120,11 @@ class IconSettings:
             raise ValueError(f"unknown icon seeding '{self.seeding}': {', '.join(ICON_SEEDINGS)}")
         if min(self.size, self.steps, self.tries, self.batch, self.views) < 1:
             raise ValueError("icon size, steps, tries, batch and views must be positive")
+        if not (0.0 <= self.coarse < 1.0 and 0.0 < self.coarse_scale <= 1.0):
+            raise ValueError("icon coarse (the share of steps at the coarse size) must be in [0, 1) and "
+                             "coarse_scale in (0, 1]")
+        if self.coarse and self.spectrum != "lucid":
+            raise ValueError("coarse-to-fine icons enlarge Lucid's Fourier image: use spectrum='lucid'")
 
     @classmethod
     def preset(cls, name: str, **changes) -> "IconSettings":
@@ -142,8 +152,17 @@ class IconSettings:
                   if k != "batch" and not (k in _LATER_FIELDS and v == _LATER_FIELDS[k])}
         return hashlib.sha1(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:8]
 
-    def objective_for(self, layer: str, directions, whitening) -> objectives.Objective:
-        """Each image's objective toward its own direction (one row of ``directions`` per image)."""
+    def coarse_size(self) -> int:
+        """The side (px, even) of the coarse steps' images."""
+        return max(8, 2 * round(self.size * self.coarse_scale / 2))
+
+    def coarse_steps(self) -> int:
+        """How many of the steps are taken at the coarse size."""
+        return round(self.steps * self.coarse) if self.coarse else 0
+
+    def objective_for(self, layer: str, directions, whitening, size: int | None = None) -> objectives.Objective:
+        """Each image's objective toward its own direction (one row of ``directions`` per image), for
+        icons of ``size`` px (default ``self.size``)."""
         if self.objective == "recipe":
             direction = objectives.direction_recipe(layer, directions, self.cossim_pow, whitening)
         else:
@@ -156,25 +175,28 @@ class IconSettings:
         if self.boundary:
             # weighed against the direction objective's own current value: Lucid's weight was tuned
             # to InceptionV1's activation scale, and a fixed weight greys weak cells out entirely
-            mask = None if self.boundary_width else radial_mask(self.size, self.boundary_centre)
+            mask = None if self.boundary_width else radial_mask(size or self.size, self.boundary_centre)
             border = objectives.penalize_boundary_complexity(self.boundary_width, mask=mask, mean=True)
             obj = obj + self.boundary * objectives.relative_to(border, direction)
         return obj
 
-    def param(self, batch: int) -> param.Param:
-        """The icons' image parameterization for a batch: Lucid's 1/f^decay Fourier image, or
-        (``spectrum="natural"``) the phase-only image with natural images' spectrum (MACO)."""
+    def param(self, batch: int, size: int | None = None) -> param.Param:
+        """The icons' image parameterization for a batch of ``size`` px (default ``self.size``):
+        Lucid's 1/f^decay Fourier image, or (``spectrum="natural"``) the phase-only image with
+        natural images' spectrum (MACO)."""
+        size = size or self.size
         if self.spectrum == "natural":
-            return param.natural_image(self.size, batch=batch, alpha=bool(self.alpha), decay_power=self.decay_power)
-        return param.image(self.size, batch=batch, decay_power=self.decay_power, alpha=bool(self.alpha))
+            return param.natural_image(size, batch=batch, alpha=bool(self.alpha), decay_power=self.decay_power)
+        return param.image(size, batch=batch, decay_power=self.decay_power, alpha=bool(self.alpha))
 
-    def image_ops(self) -> list:
-        """Operators on the image between steps: a Gaussian blur of ``blur`` px every 4 steps."""
-        return [regularizers.gaussian_blur_every(4, self.blur)] if self.blur else []
+    def image_ops(self, size: int | None = None) -> list:
+        """Operators on the image between steps: a Gaussian blur of ``blur`` px (at full size) every 4 steps."""
+        sigma = self.blur * (size or self.size) / self.size
+        return [regularizers.gaussian_blur_every(4, sigma)] if self.blur else []
 
-    def transform_list(self) -> list:
-        """The transforms for this icon size."""
-        return ICON_TRANSFORMS[self.transforms](self.size)
+    def transform_list(self, size: int | None = None) -> list:
+        """The transforms for icons of ``size`` px (default ``self.size``)."""
+        return ICON_TRANSFORMS[self.transforms](size or self.size)
 
 
 def radial_mask(size: int, centre: float) -> np.ndarray:
@@ -240,35 +262,61 @@ class IconRenderer:
     def __getstate__(self):  # sent to workers without the compiled renders
         return {"_renderers": {}, "reuse_key": self.reuse_key}
 
-    def _renderer(self, model, job: IconJob, n: int):
+    def _renderer(self, model, job: IconJob, n: int, size: int, relu_gradient_steps: int = 16):
         s = job.settings
         white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
         # what the compiled steps depend on: every setting but those a run sets (steps, seed, image ids)
         recipe = dataclasses.replace(s, steps=1, seed=0, tries=1, batch=1)
-        key = (id(model), job.layer, n, recipe, None if white is None else hash(white.tobytes()))
+        key = (id(model), job.layer, n, size, relu_gradient_steps, recipe,
+               None if white is None else hash(white.tobytes()))
         if key not in self._renderers:
             white = None if white is None else layout.with_ridge(white, s.whitening_ridge)
             depth = model.layer(job.layer).depth
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
-            renderer = Renderer(model, s.objective_for(job.layer, directions, white),
-                                lambda: s.param(n),
+            renderer = Renderer(model, s.objective_for(job.layer, directions, white, size),
+                                lambda: s.param(n, size),
                                 optimizers.Adam(s.learning_rate),
-                                transforms=s.transform_list(), image_ops=s.image_ops(), views=s.views)
+                                transforms=s.transform_list(size), image_ops=s.image_ops(size), views=s.views,
+                                relu_gradient_steps=relu_gradient_steps)
             self._renderers[key] = (renderer, directions)
         return self._renderers[key]
+
+    def render(self, model, job: IconJob, directions: np.ndarray, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Each image's final pixels [B, size, size, 3 or 4] and objective value [B]: all steps at
+        full size, or the first ``coarse_steps`` at the coarse size, enlarged, then the rest."""
+        s = job.settings
+        coarse_steps = s.coarse_steps()
+        if not coarse_steps:
+            renderer, variable = self._renderer(model, job, len(directions), s.size)
+            variable.assign(directions)
+            result = renderer.run(thresholds=(s.steps,), seed=s.seed, progress=False, image_ids=ids)
+            return result.images[-1], result.values[-1]
+        small, small_dirs = self._renderer(model, job, len(directions), s.coarse_size())
+        small_dirs.assign(directions)
+        small.run(thresholds=(coarse_steps,), seed=s.seed, progress=False, image_ids=ids)
+        # the fine steps continue the same optimization: no second start of the redirected ReLU gradient
+        fine, fine_dirs = self._renderer(model, job, len(directions), s.size, relu_gradient_steps=0)
+        fine_dirs.assign(directions)
+        fine.restart(s.seed + 1, ids)
+        variable = fine.param.image_variable
+        variable.assign(param.enlarge_fourier(small.param.image_variable, s.coarse_size(), s.coarse_size(),
+                                              s.size, s.size, s.decay_power))
+        left, values = s.steps - coarse_steps, None
+        while left:
+            values = fine.step(min(left, 16))  # chunks of one compiled length
+            left -= min(left, 16)
+        return fine.param().numpy(), values
 
     def __call__(self, model, job: IconJob) -> list[str]:
         """Render one batch of cells (× tries, best final objective kept) and write each icon PNG."""
         s = job.settings
         directions = np.repeat(np.stack([d for _, _, d in job.cells]), s.tries, axis=0).astype(np.float32)
-        renderer, variable = self._renderer(model, job, len(directions))
-        variable.assign(directions)
         ids = [icon_image_id(row, col, t) if s.seeding == "cell" else icon_image_id(0, 0, t)
                for row, col, _ in job.cells for t in range(s.tries)]
-        result = renderer.run(thresholds=(s.steps,), seed=s.seed, progress=False, image_ids=ids)
-        images = on_ground(result.images[-1])
+        images, values = self.render(model, job, directions, ids)
+        images = on_ground(images)
         images = images.reshape(len(job.cells), s.tries, *images.shape[1:])
-        values = result.values[-1].reshape(len(job.cells), s.tries)
+        values = values.reshape(len(job.cells), s.tries)
         paths = []
         for (row, col, _), tries, vals in zip(job.cells, images, values):
             path = os.path.join(job.folder, f"r{row:03d}_c{col:03d}.png")

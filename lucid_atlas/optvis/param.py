@@ -149,6 +149,32 @@ def fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float 
     return Param(render, [spectrum], f"fft{tuple(shape)}", spectrum, "fourier")
 
 
+def fourier_to_raw(value, h: int, w: int, decay_power: float = 1.0) -> tf.Tensor:
+    """The raw (unbounded) images [B, h, w, C] of an :func:`fft_image` variable's value [2, B, C, fh, fw]."""
+    real, imag = tf.unstack(tf.convert_to_tensor(value, tf.float32))
+    return _spectrum_to_image(real, imag, tf.constant(_spectrum_scale(h, w, decay_power)), h, w)
+
+
+def raw_to_fourier(raw, decay_power: float = 1.0) -> tf.Tensor:
+    """The :func:`fft_image` variable value [2, B, C, fh, fw] whose image is ``raw`` [B, h, w, C] exactly
+    (the inverse of :func:`fourier_to_raw`; for an odd width, through Lucid's w + 1 columns)."""
+    raw = tf.convert_to_tensor(raw, tf.float32)
+    h, w = int(raw.shape[1]), int(raw.shape[2])
+    x = tf.transpose(raw, [0, 3, 1, 2])
+    if w % 2 == 1:  # Lucid's odd-width spectrum inverts to w + 1 columns, the last one cropped
+        x = tf.concat([x, x[..., -1:]], -1)
+    spectrum = tf.signal.rfft2d(x)
+    scale = tf.constant(_spectrum_scale(h, w, decay_power))
+    return tf.stack([tf.math.real(spectrum) / scale, tf.math.imag(spectrum) / scale])
+
+
+def enlarge_fourier(value, h: int, w: int, new_h: int, new_w: int, decay_power: float = 1.0) -> tf.Tensor:
+    """An :func:`fft_image` variable value for new_h×new_w images that show the h×w ones enlarged
+    (their raw values resized bicubically): for coarse-to-fine rendering, most steps at few pixels."""
+    raw = fourier_to_raw(value, h, w, decay_power)
+    return raw_to_fourier(tf.image.resize(raw, (new_h, new_w), "bicubic"), decay_power)
+
+
 def sample_fft_image(shape: Sequence[int], sd: float | None = None, decay_power: float = 1.0) -> tf.Tensor:
     """A new random image [B, H, W, C] with the Fourier parameterization's statistics at every call
     (unbounded, not trainable): e.g. random backgrounds that look like natural-image noise."""

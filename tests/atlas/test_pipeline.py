@@ -73,6 +73,27 @@ def test_natural_spectrum_icons_render_independently_of_their_batch(tiny_model, 
     assert IconSettings().key() == "ef3ea38b"  # the README atlas's icon folder, icons_20_ef3ea38b
 
 
+def test_coarse_to_fine_icons_render_independently_of_their_batch(tiny_model, tmp_path):
+    """Icons whose first steps run at a smaller size, then enlarged and refined: each is its own
+    whatever the batch, the right size, and not the all-full-size icon."""
+    cells = _cells()
+    coarse = IconSettings(24, 8, batch=1, coarse=0.5, coarse_scale=0.5)
+    assert (coarse.coarse_size(), coarse.coarse_steps()) == (12, 4)
+    one = render_cells(tiny_model, "feat", cells, str(tmp_path / "b1"), coarse, progress=False)
+    many = render_cells(tiny_model, "feat", cells, str(tmp_path / "b5"), dataclasses.replace(coarse, batch=5),
+                        progress=False)
+    for key in one:
+        assert one[key].shape == (24, 24, 3)
+        assert np.abs(one[key] - many[key]).max() <= 2 / 255  # PNG rounding
+    full = render_cells(tiny_model, "feat", cells, str(tmp_path / "full"), IconSettings(24, 8, batch=5),
+                        progress=False)
+    assert np.abs(one[(0, 0)] - full[(0, 0)]).mean() > 0.01
+    assert coarse.key() != dataclasses.replace(coarse, coarse=0.0).key()
+    for bad in (dict(coarse=1.0), dict(coarse=0.5, coarse_scale=0.0), dict(coarse=0.5, spectrum="natural")):
+        with pytest.raises(ValueError, match="coarse"):
+            IconSettings(**bad)
+
+
 def test_icon_presets():
     published = IconSettings.published()
     assert (published.size, published.steps, published.tries, published.cossim_pow) == (80, 1024, 4, 2.0)
