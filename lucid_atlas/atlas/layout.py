@@ -143,9 +143,12 @@ class _Placer:
         with open(os.path.join(self.folder, place_worker.REDUCER_FILE), "wb") as f:
             pickle.dump(reducer, f, protocol=pickle.HIGHEST_PROTOCOL)
         command = [sys.executable, "-m", "lucid_atlas.atlas.place_worker", self.folder]
+        # the workers import this very package, installed or not
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         self.idle: queue.Queue = queue.Queue()
-        self.processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                          for _ in range(workers)]
+        self.processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                           env=env) for _ in range(workers)]
         for process in self.processes:
             self.idle.put(process)
 
@@ -173,9 +176,9 @@ class _Placer:
         from concurrent.futures import ThreadPoolExecutor
 
         try:
-            # a thread a worker reads its block's rows, hands them over and waits for the reply; at
-            # most one block ahead of the workers is queued
-            with ThreadPoolExecutor(len(self.processes)) as threads:
+            # a thread a block reads its rows, writes them for a worker and waits for an idle one and
+            # its reply; one thread more than workers has the next block's rows ready on disk
+            with ThreadPoolExecutor(len(self.processes) + 1) as threads:
                 pending = []
                 for k, block in enumerate(blocks):
                     pending.append(threads.submit(lambda k=k, b=block: self.place(k, rows_lib.take(vectors, b))))
