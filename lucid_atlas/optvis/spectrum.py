@@ -16,6 +16,10 @@ import os
 from typing import Iterable
 
 import numpy as np
+from PIL import Image, UnidentifiedImageError
+from scipy.ndimage import map_coordinates
+
+from .param import COLOR_CORRELATION_SVD_SQRT, COLOR_MEAN, MAX_NORM_SVD_SQRT, realizable_magnitude
 
 REFERENCE_SIZE = 224  # px: the square the shipped spectrum was estimated at
 _SHIPPED = os.path.join(os.path.dirname(__file__), "data", "natural_spectrum.npz")
@@ -23,13 +27,11 @@ _SHIPPED = os.path.join(os.path.dirname(__file__), "data", "natural_spectrum.npz
 
 def decorrelation_basis() -> np.ndarray:
     """[3, 3] matrix D with rgb = y @ D + COLOR_MEAN, as :func:`param.to_valid_rgb` maps colours."""
-    from .param import COLOR_CORRELATION_SVD_SQRT, MAX_NORM_SVD_SQRT
     return (COLOR_CORRELATION_SVD_SQRT / MAX_NORM_SVD_SQRT).T.astype(np.float64)
 
 
 def to_decorrelated(rgb: np.ndarray) -> np.ndarray:
     """Pixels [..., 3] in [0, 1] to the decorrelated colour space the parameterizations use."""
-    from .param import COLOR_MEAN
     return (np.asarray(rgb, np.float64) - COLOR_MEAN) @ np.linalg.inv(decorrelation_basis())
 
 
@@ -44,7 +46,6 @@ def image_magnitude(rgb: np.ndarray) -> np.ndarray:
 
 def _square(path: str, size: int) -> np.ndarray | None:
     """The image's centred square, resized to ``size`` px, in [0, 1]; None if unreadable."""
-    from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as img:
             img = img.convert("RGB")
@@ -104,7 +105,6 @@ def resample(reference: np.ndarray, h: int, w: int) -> np.ndarray:
     cycles/px is the reference's at f·h/n, × h/n (bilinear on the reference grid; equal at f for
     a 1/f spectrum, as scale-invariant). Beyond the reference's Nyquist (h > n) the spectrum
     follows a power law fitted to it."""
-    from scipy.ndimage import map_coordinates
     n = reference.shape[1]
     fy = np.fft.fftfreq(h)[:, None] * h / n * np.ones((1, w // 2 + 1))
     fx = np.fft.rfftfreq(w)[None, :] * w / n * np.ones((h, 1))
@@ -124,7 +124,6 @@ def resample(reference: np.ndarray, h: int, w: int) -> np.ndarray:
         for c in range(out.shape[0]):
             out[c][outside] = amps[c] * f[outside] ** -alphas[c] * np.sqrt(h * w) / n
     out[:, 0, 0] = 0.0
-    from .param import realizable_magnitude
     return realizable_magnitude(out, w)
 
 
