@@ -40,7 +40,8 @@ def serve(folder: str, requests=sys.stdin, replies=sys.stdout) -> None:
             os.replace(target + ".tmp.npy", target)
             replies.write("done\n")
         except Exception as err:  # reported to the parent, which raises it with this text
-            replies.write(f"error: {type(err).__name__}: {err}\n".replace("\n", " ").rstrip() + "\n")
+            message = f"error: {type(err).__name__}: {err}".replace("\n", " ")
+            replies.write(message + "\n")
         replies.flush()
 
 

@@ -301,10 +301,9 @@ class IconRenderer:
         variable = fine.param.image_variable
         variable.assign(param.enlarge_fourier(small.param.image_variable, s.coarse_size(), s.coarse_size(),
                                               s.size, s.size, s.decay_power))
-        left, values = s.steps - coarse_steps, None
-        while left:
-            values = fine.step(min(left, 16))  # chunks of one compiled length
-            left -= min(left, 16)
+        left = s.steps - coarse_steps
+        for chunk in [16] * (left // 16) + ([left % 16] if left % 16 else []):  # few compiled lengths
+            values = fine.step(chunk)
         return fine.param().numpy(), values
 
     def __call__(self, model, job: IconJob) -> list[str]:

@@ -16,9 +16,9 @@ import os
 from typing import Iterable
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from scipy.ndimage import map_coordinates
 
+from ..io.images import ImageReadError, load_image
 from .param import COLOR_CORRELATION_SVD_SQRT, COLOR_MEAN, MAX_NORM_SVD_SQRT, realizable_magnitude
 
 REFERENCE_SIZE = 224  # px: the square the shipped spectrum was estimated at
@@ -44,28 +44,15 @@ def image_magnitude(rgb: np.ndarray) -> np.ndarray:
     return spectrum.astype(np.float32)
 
 
-def _square(path: str, size: int) -> np.ndarray | None:
-    """The image's centred square, resized to ``size`` px, in [0, 1]; None if unreadable."""
-    try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            side = min(img.size)
-            left, top = (img.size[0] - side) // 2, (img.size[1] - side) // 2
-            img = img.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
-            return np.asarray(img, np.float32) / 255.0
-    except (OSError, UnidentifiedImageError):
-        return None
-
-
 def estimate_magnitude(paths: Iterable[str], size: int = REFERENCE_SIZE) -> tuple[np.ndarray, int]:
     """The mean amplitude spectrum [3, size, size//2+1] of the images' centred squares, and how
     many images it averages (unreadable files are skipped)."""
     total, count = None, 0
     for path in paths:
-        rgb = _square(path, size)
-        if rgb is None:
+        try:
+            m = image_magnitude(load_image(path, size))  # the centred square, resized
+        except ImageReadError:
             continue
-        m = image_magnitude(rgb)
         total = m.astype(np.float64) if total is None else total + m
         count += 1
     if not count:
@@ -78,7 +65,6 @@ def save_magnitude(path: str, magnitude: np.ndarray, count: int) -> None:
     np.savez_compressed(path, magnitude=magnitude.astype(np.float16), images=np.int64(count))
 
 
-@functools.lru_cache(maxsize=4)
 def _load(path: str) -> np.ndarray:
     with np.load(path) as data:
         return data["magnitude"].astype(np.float32)
@@ -130,8 +116,13 @@ def resample(reference: np.ndarray, h: int, w: int) -> np.ndarray:
 def natural_magnitude(h: int, w: int | None = None, path: str | None = None) -> np.ndarray:
     """The natural-image amplitude spectrum [3, h, w//2+1] for an h×w image (``path``: a spectrum
     written by :func:`save_magnitude`; default the shipped ImageNet one)."""
-    w = w or h
-    reference = _load(os.path.abspath(path or _SHIPPED))
+    return _natural_magnitude(h, w or h, os.path.abspath(path or _SHIPPED)).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _natural_magnitude(h: int, w: int, path: str) -> np.ndarray:
+    # cached: a renderer makes its image anew (and asks again) at every restart
+    reference = _load(path)
     if reference.shape[1] == h and reference.shape[2] == w // 2 + 1:
-        return reference.copy()
+        return reference
     return resample(reference, h, w)
