@@ -390,3 +390,9 @@ def test_a_coarse_share_out_of_range_is_one_line(capsys, tmp_path):
     assert cli.main(["atlas", "--coarse", "1.5", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "coarse" in err and "[0, 1)" in err
+
+
+def test_an_anneal_share_out_of_range_is_one_line(capsys, tmp_path):
+    assert cli.main(["atlas", "--anneal", "1.5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "anneal" in err and "[0, 1]" in err

@@ -58,7 +58,8 @@ ICON_PRESETS = {
 
 
 # fields added after icons were first cached: at these values they leave the cache key as it was
-_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25, "spectrum": "lucid", "coarse": 0.0, "coarse_scale": 0.6}
+_LATER_FIELDS = {"views": 1, "alpha_centre": 0.25, "spectrum": "lucid", "coarse": 0.0, "coarse_scale": 0.6,
+                 "anneal": 0.0}
 ICON_SPECTRA = ("lucid", "natural")
 
 
@@ -108,6 +109,7 @@ class IconSettings:
     spectrum: str = "lucid"
     coarse: float = 0.0
     coarse_scale: float = 0.6
+    anneal: float = 0.0
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:
@@ -123,6 +125,8 @@ class IconSettings:
         if not (0.0 <= self.coarse < 1.0 and 0.0 < self.coarse_scale <= 1.0):
             raise ValueError("icon coarse (the share of steps at the coarse size) must be in [0, 1) and "
                              "coarse_scale in (0, 1]")
+        if not 0.0 <= self.anneal <= 1.0:
+            raise ValueError("icon anneal (the share of steps with a falling learning rate) must be in [0, 1]")
         if self.coarse and self.spectrum != "lucid":
             raise ValueError("coarse-to-fine icons enlarge Lucid's Fourier image: use spectrum='lucid'")
 
@@ -189,10 +193,27 @@ class IconSettings:
             return param.natural_image(size, batch=batch, alpha=bool(self.alpha), decay_power=self.decay_power)
         return param.image(size, batch=batch, decay_power=self.decay_power, alpha=bool(self.alpha))
 
-    def image_ops(self, size: int | None = None) -> list:
-        """Operators on the image between steps: a Gaussian blur of ``blur`` px (at full size) every 4 steps."""
+    def schedule(self, fine: bool = False) -> optimizers.Schedule | None:
+        """The learning rate by step when annealed (None: constant); ``fine``: for the full-size
+        steps that follow the coarse ones."""
+        if not self.anneal:
+            return None
+        offset = self.coarse_steps() if fine else 0
+        return optimizers.anneal(self.learning_rate, self.steps, self.anneal, offset=offset)
+
+    def optimizer(self, fine: bool = False) -> optimizers.Adam:
+        """Adam at ``learning_rate``, annealed over the last ``anneal`` of the steps."""
+        return optimizers.Adam(self.schedule(fine) or self.learning_rate)
+
+    def image_ops(self, size: int | None = None, fine: bool = False) -> list:
+        """Operators on the image between steps: a Gaussian blur of ``blur`` px (at full size) every 4
+        steps, its variance falling with an annealed learning rate (so the last steps refine, not blur)."""
+        if not self.blur:
+            return []
         sigma = self.blur * (size or self.size) / self.size
-        return [regularizers.gaussian_blur_every(4, sigma)] if self.blur else []
+        schedule = self.schedule(fine)
+        strength = None if schedule is None else (lambda step: schedule(step - 1) / self.learning_rate)
+        return [regularizers.gaussian_blur_every(4, sigma, strength)]
 
     def transform_list(self, size: int | None = None) -> list:
         """The transforms for icons of ``size`` px (default ``self.size``)."""
@@ -262,12 +283,17 @@ class IconRenderer:
     def __getstate__(self):  # sent to workers without the compiled renders
         return {"_renderers": {}, "reuse_key": self.reuse_key}
 
-    def _renderer(self, model, job: IconJob, n: int, size: int, relu_gradient_steps: int = 16):
+    def _renderer(self, model, job: IconJob, n: int, size: int | None = None, fine: bool = False):
+        """The compiled renderer for ``n`` images of ``size`` px (default the icon's); ``fine``: the
+        full-size steps after the coarse ones (no second redirected-ReLU start, the schedule's later part)."""
         s = job.settings
+        size = size or s.size
+        relu_gradient_steps = 0 if fine else 16
         white = None if job.whitening is None else np.asarray(job.whitening, np.float32)
-        # what the compiled steps depend on: every setting but those a run sets (steps, seed, image ids)
-        recipe = dataclasses.replace(s, steps=1, seed=0, tries=1, batch=1)
-        key = (id(model), job.layer, n, size, relu_gradient_steps, recipe,
+        # what the compiled steps depend on: every setting but those a run sets (steps, seed, image ids);
+        # an annealed learning rate depends on the steps too
+        recipe = dataclasses.replace(s, steps=s.steps if s.anneal else 1, seed=0, tries=1, batch=1)
+        key = (id(model), job.layer, n, size, fine, recipe,
                None if white is None else hash(white.tobytes()))
         if key not in self._renderers:
             white = None if white is None else layout.with_ridge(white, s.whitening_ridge)
@@ -275,8 +301,8 @@ class IconRenderer:
             directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
             renderer = Renderer(model, s.objective_for(job.layer, directions, white, size),
                                 lambda: s.param(n, size),
-                                optimizers.Adam(s.learning_rate),
-                                transforms=s.transform_list(size), image_ops=s.image_ops(size), views=s.views,
+                                s.optimizer(fine),
+                                transforms=s.transform_list(size), image_ops=s.image_ops(size, fine), views=s.views,
                                 relu_gradient_steps=relu_gradient_steps)
             self._renderers[key] = (renderer, directions)
         return self._renderers[key]
@@ -295,7 +321,7 @@ class IconRenderer:
         small_dirs.assign(directions)
         small.run(thresholds=(coarse_steps,), seed=s.seed, progress=False, image_ids=ids)
         # the fine steps continue the same optimization: no second start of the redirected ReLU gradient
-        fine, fine_dirs = self._renderer(model, job, len(directions), s.size, relu_gradient_steps=0)
+        fine, fine_dirs = self._renderer(model, job, len(directions), s.size, fine=True)
         fine_dirs.assign(directions)
         fine.restart(s.seed + 1, ids)
         variable = fine.param.image_variable

@@ -62,12 +62,12 @@ def default_atlas_layer(model) -> str:
 
 
 def icon_settings(args: argparse.Namespace):
-    """The ``--icons`` preset with any of --icon-size/--steps/--tries/--batch/--coarse given on top."""
+    """The ``--icons`` preset with any of --icon-size/--steps/--tries/--batch/--coarse/--anneal given on top."""
     from lucid_atlas.atlas.render import IconSettings
 
     changes = {field: getattr(args, arg) for field, arg in
                (("size", "icon_size"), ("steps", "steps"), ("tries", "tries"), ("batch", "batch"),
-                ("coarse", "coarse"))
+                ("coarse", "coarse"), ("anneal", "anneal"))
                if getattr(args, arg, None) is not None}
     return IconSettings.preset(args.icons, seed=args.seed, **changes)
 
@@ -109,6 +109,8 @@ def add_icon_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--coarse", type=float, help="share of each icon's steps taken first at 0.6x its size, then "
                    "enlarged and refined at full size: faster (0.75: the render ~1.5x as fast), larger objects "
                    "(see docs/studies.md)")
+    p.add_argument("--anneal", type=float, help="share of each icon's last steps over which the learning rate "
+                   "(and the blur) fall to a tenth, so the icon settles (overrides the preset; 0: constant)")
 
 
 def add_class_args(p: argparse.ArgumentParser, out: str, grid: int, pooled: bool = False) -> None:

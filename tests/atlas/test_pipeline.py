@@ -327,3 +327,22 @@ def test_transparent_icons_fade_to_the_ground_away_from_the_centre(tiny_model):
     np.testing.assert_allclose(shown, rgba[..., :3] * rgba[..., 3:] + ICON_GROUND * (1 - rgba[..., 3:]), atol=1e-6)
     with np.testing.assert_raises(ValueError):
         render.objective_values(tiny_model, objectives.penalize_opacity(), param.image(16))
+
+
+def test_annealed_icons_render_independently_of_their_batch(tiny_model, tmp_path):
+    """Icons whose learning rate falls over their last steps (also after coarse steps): each is its own
+    whatever the batch, not the constant-rate icon, and cached under a key of its own."""
+    cells = _cells()
+    for settings in (IconSettings(24, 8, batch=1, anneal=0.5),
+                     IconSettings(24, 8, batch=1, anneal=0.5, coarse=0.5, coarse_scale=0.5)):
+        one = render_cells(tiny_model, "feat", cells, str(tmp_path / f"b1{settings.key()}"), settings, progress=False)
+        many = render_cells(tiny_model, "feat", cells, str(tmp_path / f"b5{settings.key()}"),
+                            dataclasses.replace(settings, batch=5), progress=False)
+        for key in one:
+            assert np.abs(one[key] - many[key]).max() <= 2 / 255  # PNG rounding
+        constant = dataclasses.replace(settings, anneal=0.0)
+        plain = render_cells(tiny_model, "feat", cells, str(tmp_path / f"c{constant.key()}"), constant, progress=False)
+        assert np.abs(one[(0, 0)] - plain[(0, 0)]).mean() > 0.002
+        assert settings.key() != constant.key()
+    with pytest.raises(ValueError, match="anneal"):
+        IconSettings(anneal=1.5)

@@ -195,6 +195,24 @@ def test_blur_operator_smooths_pixels_and_spectrum():
     assert tv(p()) < 0.5 * tv(before)
 
 
+def test_a_scheduled_blur_scales_its_variance():
+    """A blur whose strength falls with the learning rate: strength 0 leaves the image, 1 is the plain
+    blur, ½ on a Fourier image is exactly the Gaussian of half the variance (sigma / √2)."""
+    p = param.fft_image([1, 32, 32, 3], sd=0.5, seed=0)
+    spectrum = p.image_variable.read_value()
+    step = tf.constant(4, tf.int64)
+
+    def blurred(sigma, strength=None):
+        return regularizers.gaussian_blur_every(4, sigma, strength)(spectrum, spectrum, step, "fourier").numpy()
+    np.testing.assert_allclose(blurred(1.0, lambda s: 0.0), spectrum.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(blurred(1.0, lambda s: 1.0), blurred(1.0), rtol=1e-6)
+    np.testing.assert_allclose(blurred(1.0, lambda s: 0.5), blurred(2 ** -0.5), rtol=1e-5, atol=1e-7)
+    pixels = tf.constant(np.random.default_rng(0).normal(size=(1, 16, 16, 3)).astype(np.float32))
+    half = regularizers.gaussian_blur_every(4, 1.0, lambda s: 0.5)(pixels, pixels, step, "pixels")
+    full = regularizers.gaussian_blur_every(4, 1.0)(pixels, pixels, step, "pixels")
+    np.testing.assert_allclose(half.numpy(), 0.5 * (pixels.numpy() + full.numpy()), rtol=1e-5, atol=1e-6)
+
+
 def test_clip_ops_refuse_fourier_param(lite0):
     with pytest.raises(ValueError, match="pixel parameterization"):
         render.render_vis(lite0, f"{LAYER}:1", param_f=lambda: param.image(16),
