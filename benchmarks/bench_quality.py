@@ -136,21 +136,31 @@ def _thumbnail(tile: np.ndarray, side: int = 8) -> np.ndarray:
     return small / max(small.std(), 1e-9)
 
 
-def neighbour_likeness(tiles: dict[tuple[int, int], np.ndarray]) -> dict:
+def neighbour_likeness(tiles: dict[tuple[int, int], np.ndarray], permutations: int = 20, seed: int = 0) -> dict:
     """How alike adjacent tiles are beyond any two tiles: the mean correlation of the 8×8 RGB
     thumbnails of horizontally and vertically adjacent non-empty tiles, minus that of all pairs of
-    distinct tiles (the expected random pair). 0 = neighbours no more alike than strangers."""
+    distinct tiles (the expected random pair). 0 = neighbours no more alike than strangers.
+
+    ``neighbour_likeness_permuted``: the same with the tiles permuted among their positions (mean of
+    ``permutations``): ~0 unless the likeness is in the positions themselves; for icons that are a
+    function of their direction (seeded by direction) it is the shuffled-directions render."""
     keys = sorted(tiles)
     if len(keys) < 2:
-        return {"neighbour_likeness": 0.0, "adjacent_pairs": 0}
+        return {"neighbour_likeness": 0.0, "adjacent_pairs": 0, "neighbour_likeness_permuted": 0.0}
     thumbs = np.stack([_thumbnail(tiles[k]) for k in keys])
     corr = thumbs @ thumbs.T / thumbs.shape[1]
     index = {k: i for i, k in enumerate(keys)}
-    adjacent = [corr[index[(r, c)], index[n]] for r, c in keys for n in ((r, c + 1), (r + 1, c)) if n in index]
+    pairs = np.array([(index[(r, c)], index[n]) for r, c in keys for n in ((r, c + 1), (r + 1, c)) if n in index],
+                     np.int64).reshape(-1, 2)
     n = len(keys)
     random_pairs = (corr.sum() - np.trace(corr)) / (n * (n - 1))
-    likeness = float(np.mean(adjacent) - random_pairs) if adjacent else 0.0
-    return {"neighbour_likeness": round(likeness, 4), "adjacent_pairs": len(adjacent)}
+
+    def likeness(order: np.ndarray) -> float:
+        return float(corr[order[pairs[:, 0]], order[pairs[:, 1]]].mean() - random_pairs) if len(pairs) else 0.0
+    rng = np.random.default_rng(seed)
+    permuted = np.mean([likeness(rng.permutation(n)) for _ in range(permutations)])
+    return {"neighbour_likeness": round(likeness(np.arange(n)), 4), "adjacent_pairs": len(pairs),
+            "neighbour_likeness_permuted": round(float(permuted), 4)}
 
 
 def tile_statistics(tiles: dict[tuple[int, int], np.ndarray]) -> dict:
@@ -345,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
                      if "top1_accuracy" in row else "")
                   + (f"; clipped {row['clipped']:.1%}, saturation {row['saturation']:.2f}, high-freq "
                      f"{row['high_frequency']:.3f}, central edges {row['central_edges']:.3f}, neighbour likeness "
-                     f"{row['neighbour_likeness']:.3f}" if "clipped" in row else ""))
+                     f"{row['neighbour_likeness']:.3f} (tiles permuted {row['neighbour_likeness_permuted']:.3f})"
+                     if "clipped" in row else ""))
     return 0
 
 

@@ -86,6 +86,8 @@ def test_neighbour_likeness_of_two_regions_is_known_and_shuffling_loses_it():
     rng = np.random.default_rng(0)
     shuffled = {k: tiles[keys[j]] for k, j in zip(keys, rng.permutation(len(keys)))}
     assert abs(bq.neighbour_likeness(shuffled)["neighbour_likeness"]) < 0.3 * got
+    # the control the bench reports beside it: tiles permuted among their positions
+    assert abs(bq.neighbour_likeness(tiles)["neighbour_likeness_permuted"]) < 0.1 * got
 
 
 def test_tile_statistics_reads_an_atlas_picture(tmp_path):
