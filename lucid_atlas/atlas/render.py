@@ -42,12 +42,13 @@ ICON_OBJECTIVES = ("cossim", "recipe")
 # icon is a function of its direction: equal directions give equal icons, near ones near icons)
 ICON_SEEDINGS = ("cell", "direction")
 # named icon recipes: the fields each sets on top of IconSettings' defaults
+# (the presets name cos² and a constant learning rate, the defaults before annealed cos^0.75 icons)
 OPAQUE = dict(seeding="cell", boundary=0.0, blur=0.0, whitening_ridge=layout.WHITENING_EPSILON, alpha=0.0,
-              steps=512, views=1)
+              steps=512, views=1, cossim_pow=2.0, anneal=0.0)
 ICON_PRESETS = {
     "default": {},
     # the default before transparent icons: opaque, kept plain toward the corners by the border penalty
-    "calm_opaque": dict(boundary=50.0, alpha=0.0, steps=512, views=1),
+    "calm_opaque": dict(boundary=50.0, alpha=0.0, steps=512, views=1, cossim_pow=2.0, anneal=0.0),
     # the default until the calm icons: vivid, filled edge to edge, the judge's favourite on Lite0
     "vivid": dict(OPAQUE),
     "notebook": dict(OPAQUE, size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook", decay_power=1.0),
@@ -91,7 +92,7 @@ class IconSettings:
     steps: int = 384
     tries: int = 1
     batch: int = 32
-    cossim_pow: float = 2.0
+    cossim_pow: float = 0.75
     seed: int = 0
     transforms: str = "wide"
     objective: str = "cossim"
@@ -109,7 +110,7 @@ class IconSettings:
     spectrum: str = "lucid"
     coarse: float = 0.0
     coarse_scale: float = 0.6
-    anneal: float = 0.0
+    anneal: float = 0.33
 
     def __post_init__(self):
         if self.transforms not in ICON_TRANSFORMS:

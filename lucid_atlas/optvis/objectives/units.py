@@ -71,7 +71,7 @@ def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, *, 
 
     :param layer: layer name.
     :param vec: [C], or one direction per image [B, C] (many atlas cells in one batch).
-    :param cossim_pow: the power n of max(0.1, cos)^n (4 in Lucid's notebook, 2 for our icons).
+    :param cossim_pow: the power n of max(0.1, cos)^n (4 in Lucid's notebook, 0.75 for our icons).
     :param whitening: a [C, C] matrix (such as the inverse covariance) applied to ``vec`` for the
         dot product, as Lucid's ``direction_neuron_cossim_S`` does; None: not whitened.
     :param x: column of the neuron in the layer's map (default: the centre).
