@@ -51,19 +51,22 @@ def l2_decay(theta: float = 0.01) -> ImageOp:
     return ImageOp(f"l2_decay({theta:g})", lambda v, g, s, space: v * (1.0 - theta))
 
 
-def _fourier_blur(value: tf.Tensor, sigma: float, strength: tf.Tensor | float = 1.0) -> tf.Tensor:
+def _fourier_blur(value: tf.Tensor, sigma: float, strength: tf.Tensor | None = None) -> tf.Tensor:
     # value: [2, B, C, fh, fw] real/imag parts of an rfft2d spectrum of an h×w image; a Gaussian's
     # response to the power ``strength`` is the Gaussian with ``strength`` × its variance
     fh = value.shape[-2]
     freqs = rfft2d_freqs(fh, 2 * (value.shape[-1] - 1))
     log_response = (-2 * (np.pi * sigma * freqs) ** 2).astype(np.float32)
+    if strength is None:
+        return value * tf.constant(np.exp(log_response))
     return value * tf.exp(tf.constant(log_response) * strength)
 
 
-def _pixel_blur(value: tf.Tensor, sigma: float, strength: tf.Tensor | float = 1.0) -> tf.Tensor:
+def _pixel_blur(value: tf.Tensor, sigma: float, strength: tf.Tensor | None = None) -> tf.Tensor:
     # a share ``strength`` of the way to the blurred image: the Gaussian of ``strength`` × its
     # variance to first order in sigma²
-    return value + strength * (gaussian_blur(value, sigma) - value)
+    blurred = gaussian_blur(value, sigma)
+    return blurred if strength is None else value + strength * (blurred - value)
 
 
 def gaussian_blur_every(every: int = 4, sigma: float = 0.5,
@@ -76,9 +79,9 @@ def gaussian_blur_every(every: int = 4, sigma: float = 0.5,
     """
     def op(v, g, step, space):
         blur = _fourier_blur if space == "fourier" else _pixel_blur
-        scale = 1.0 if strength is None else strength(step)
-        # the blur inside the branch: computed on the steps that use it only
-        return tf.cond(tf.equal(step % every, 0), lambda: blur(v, sigma, scale), lambda: v)
+        # the blur (and its strength) inside the branch: computed on the steps that use it only
+        return tf.cond(tf.equal(step % every, 0),
+                       lambda: blur(v, sigma, None if strength is None else strength(step)), lambda: v)
     return ImageOp(f"blur(every={every}, sigma={sigma:g}{', scheduled' if strength else ''})", op)
 
 
