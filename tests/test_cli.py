@@ -396,3 +396,15 @@ def test_an_anneal_share_out_of_range_is_one_line(capsys, tmp_path):
     assert cli.main(["atlas", "--anneal", "1.5", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "anneal" in err and "[0, 1]" in err
+
+
+def test_lr_of_an_atlas_command_sets_its_icons_learning_rate():
+    """--lr reaches the icons (it was shown in atlas --help but ignored); unset, the preset's own."""
+    from lucid_atlas.atlas.render import IconSettings
+    from lucid_atlas.cli.common import icon_settings
+
+    parser = cli.build_parser()
+    assert icon_settings(parser.parse_args(["atlas", "--lr", "0.02"])).learning_rate == 0.02
+    assert icon_settings(parser.parse_args(["class-atlas", "--class", "wok", "--lr", "0.03"])).learning_rate == 0.03
+    assert icon_settings(parser.parse_args(["atlas"])).learning_rate == IconSettings().learning_rate
+    assert icon_settings(parser.parse_args(["atlas", "--icons", "vivid"])).learning_rate == 0.05

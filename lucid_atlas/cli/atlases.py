@@ -136,7 +136,7 @@ def add_atlas(add: Adder) -> None:
                    "any model (classes are named where the model can classify a lone vector)")
     p.add_argument("--dtype", choices=["float32", "float16"], default="float32",
                    help="how activation rows are stored: float16 halves disk and memory (layouts differ slightly)")
-    add_common_args(p, "out/atlas")
+    add_common_args(p, "out/atlas", lr=None)
 
 
 def add_class_atlas(add: Adder) -> None:

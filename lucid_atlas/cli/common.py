@@ -62,12 +62,12 @@ def default_atlas_layer(model) -> str:
 
 
 def icon_settings(args: argparse.Namespace):
-    """The ``--icons`` preset with any of --icon-size/--steps/--tries/--batch/--coarse/--anneal given on top."""
+    """The ``--icons`` preset with any of --icon-size/--steps/--tries/--batch/--coarse/--anneal/--lr given on top."""
     from lucid_atlas.atlas.render import IconSettings
 
     changes = {field: getattr(args, arg) for field, arg in
                (("size", "icon_size"), ("steps", "steps"), ("tries", "tries"), ("batch", "batch"),
-                ("coarse", "coarse"), ("anneal", "anneal"))
+                ("coarse", "coarse"), ("anneal", "anneal"), ("learning_rate", "lr"))
                if getattr(args, arg, None) is not None}
     return IconSettings.preset(args.icons, seed=args.seed, **changes)
 
@@ -87,10 +87,13 @@ def add_model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="efficientnet_lite0", help="zoo name or model file (default: %(default)s)")
 
 
-def add_common_args(p: argparse.ArgumentParser, out: str, lr: float = 0.05) -> None:
+def add_common_args(p: argparse.ArgumentParser, out: str, lr: float | None = 0.05) -> None:
+    """--out, --seed, --lr (None: the icons' own, from their --icons preset) and --no-progress."""
     p.add_argument("--out", default=out, help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=lr, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=lr,
+                   help="Adam learning rate (default: %(default)s)" if lr is not None else
+                   "the icons' Adam learning rate (overrides the preset: 0.075 for default, 0.05 for the others)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -130,7 +133,7 @@ def add_class_args(p: argparse.ArgumentParser, out: str, grid: int, pooled: bool
     p.add_argument("--grid", type=int, default=None, help=f"grid size (default {grid})")
     p.add_argument("--min-count", type=int, default=2)
     add_icon_args(p)
-    add_common_args(p, out)
+    add_common_args(p, out, lr=None)
 
 
 def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
