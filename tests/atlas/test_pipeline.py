@@ -71,6 +71,9 @@ def test_natural_spectrum_icons_render_independently_of_their_batch(tiny_model, 
     assert np.abs(one[(0, 0)] - lucid[(0, 0)]).mean() > 0.01
     assert natural.key() != dataclasses.replace(natural, spectrum="lucid").key()
     assert IconSettings().key() == "f9dcb68e"  # the README atlas's icon folder, icons_20_f9dcb68e
+    # the presets pin their rate and steps: their icons, and the patch candidates rendered with them, stay
+    assert {name: IconSettings.preset(name).key() for name in ("vivid", "notebook", "calm_opaque", "published")} == {
+        "vivid": "434496e2", "notebook": "1d4ad2c6", "calm_opaque": "859712ae", "published": "a5df1722"}
 
 
 def test_coarse_to_fine_icons_render_independently_of_their_batch(tiny_model, tmp_path):
