@@ -42,15 +42,14 @@ ICON_OBJECTIVES = ("cossim", "recipe")
 # icon is a function of its direction: equal directions give equal icons, near ones near icons)
 ICON_SEEDINGS = ("cell", "direction")
 # named icon recipes: the fields each sets on top of IconSettings' defaults
-# (the presets name cos², a constant learning rate of 0.05 and their step counts: the defaults
-# before annealed cos^0.75 icons in 256 steps)
-OPAQUE = dict(seeding="cell", boundary=0.0, blur=0.0, whitening_ridge=layout.WHITENING_EPSILON, alpha=0.0,
-              steps=512, views=1, cossim_pow=2.0, anneal=0.0, learning_rate=0.05)
+# the defaults before annealed cos^0.75 icons in 256 steps, which every preset keeps
+BEFORE_ANNEALING = dict(steps=512, views=1, cossim_pow=2.0, anneal=0.0, learning_rate=0.05)
+OPAQUE = dict(BEFORE_ANNEALING, seeding="cell", boundary=0.0, blur=0.0, whitening_ridge=layout.WHITENING_EPSILON,
+              alpha=0.0)
 ICON_PRESETS = {
     "default": {},
     # the default before transparent icons: opaque, kept plain toward the corners by the border penalty
-    "calm_opaque": dict(boundary=50.0, alpha=0.0, steps=512, views=1, cossim_pow=2.0, anneal=0.0,
-                        learning_rate=0.05),
+    "calm_opaque": dict(BEFORE_ANNEALING, boundary=50.0, alpha=0.0),
     # the default until the calm icons: vivid, filled edge to edge, the judge's favourite on Lite0
     "vivid": dict(OPAQUE),
     "notebook": dict(OPAQUE, size=64, steps=256, tries=1, cossim_pow=4.0, transforms="notebook", decay_power=1.0),

@@ -93,7 +93,7 @@ def add_common_args(p: argparse.ArgumentParser, out: str, lr: float | None = 0.0
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=lr,
                    help="Adam learning rate (default: %(default)s)" if lr is not None else
-                   "the icons' Adam learning rate (overrides the preset: 0.075 for default, 0.05 for the others)")
+                   "the icons' Adam learning rate (overrides the --icons preset's own)")
     p.add_argument("--no-progress", action="store_true")
 
 
