@@ -31,7 +31,9 @@ def served(tiny_path, labelled_images, tmp_path_factory):
 
 
 def _ready(page):
-    page.wait_for_function("window.microscope && window.microscope.ready")
+    # drawn for the current location: after a click, hashchange fires later, and the page before
+    # it was ready too
+    page.wait_for_function("window.microscope && window.microscope.ready && window.microscope.hash === location.hash")
 
 
 @pytest.mark.browser

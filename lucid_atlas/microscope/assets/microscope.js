@@ -33,6 +33,7 @@
 
   function done(route) {
     window.microscope.route = route;
+    window.microscope.hash = location.hash;  // the location this page was drawn for
     window.microscope.readyAt = performance.now();  // ms since navigation began
     window.microscope.ready = true;
   }
