@@ -269,6 +269,17 @@ class IconJob:
         return self.k
 
 
+class _WhitenedDirections:
+    """A batch's directions [B, depth] held whitened in a variable the objective reads."""
+
+    def __init__(self, directions: np.ndarray, whitening: np.ndarray | None):
+        self.whitening = None if whitening is None else tf.constant(whitening)
+        self.variable = tf.Variable(objectives.whiten(directions, self.whitening), trainable=False)
+
+    def assign(self, directions: np.ndarray) -> None:
+        self.variable.assign(objectives.whiten(directions, self.whitening))
+
+
 class IconRenderer:
     """The job function ``fn(model, job)`` that renders icon batches, keeping compiled renders.
 
@@ -300,8 +311,10 @@ class IconRenderer:
         if key not in self._renderers:
             white = None if white is None else layout.with_ridge(white, s.whitening_ridge)
             depth = model.layer(job.layer).depth
-            directions = tf.Variable(np.zeros((n, depth), np.float32), trainable=False)
-            renderer = Renderer(model, s.objective_for(job.layer, directions, white, size),
+            # the batch's directions, stored whitened: whitening them at every step would read the
+            # [depth, depth] matrix once per image per step (a fifth of a step at 1152 channels)
+            directions = _WhitenedDirections(np.zeros((n, depth), np.float32), white)
+            renderer = Renderer(model, s.objective_for(job.layer, directions.variable, None, size),
                                 lambda: s.param(n, size),
                                 s.optimizer(fine),
                                 transforms=s.transform_list(size), image_ops=s.image_ops(size, fine), views=s.views,

@@ -29,7 +29,7 @@ from .penalties import (
 )
 from .units import (
     channel, channel_interpolate, class_logit, deepdream, direction, direction_cossim, direction_neuron,
-    direction_recipe, neuron, tensor_direction,
+    direction_recipe, neuron, tensor_direction, whiten,
 )
 
 __all__ = [
@@ -37,7 +37,7 @@ __all__ = [
     "blur_input_each_step", "channel", "channel_interpolate", "class_logit", "deepdream", "direction",
     "direction_cossim", "direction_neuron", "direction_recipe", "diversity", "dot_cossim", "input_diff",
     "neuron", "objective_sum", "penalize_boundary_complexity", "penalize_opacity", "radial_weights",
-    "relative_to", "tensor_direction", "total_variation", "wrap_objective",
+    "relative_to", "tensor_direction", "total_variation", "whiten", "wrap_objective",
 ]
 
 __getattr__ = lucid_compat.name_lookup(__name__, lucid_compat.OBJECTIVES_HINTS)

@@ -10,6 +10,28 @@ from .core import Objective
 from .parts import (_at_position, _batched_vec, _channel_check, _masked_to_batch, _per_batch, _select,
                     _spatial_mean, _vector_check, dot_cossim)
 
+
+def whiten(vec, whitening) -> tf.Tensor:
+    """The direction(s) [C] or [B, C] as the whitened objectives compare them with activations:
+    Sᵀv for each direction v (Lucid's ``direction_neuron_cossim_S``); ``whitening`` None: v as is.
+
+    Computed once for a fixed direction; a caller whose directions change between renders (a
+    ``tf.Variable``) can store them whitened and pass ``whitening=None``, instead of the step
+    reading the [C, C] matrix once per image at every step."""
+    v = tf.convert_to_tensor(vec, tf.float32)
+    if whitening is None:
+        return v
+    return tf.linalg.matvec(tf.convert_to_tensor(whitening, tf.float32), v, transpose_a=True)
+
+
+def _whitened_direction(vec, whitening):
+    """A callable giving the whitened direction: precomputed when ``vec`` is fixed, else at each call."""
+    if whitening is None or isinstance(vec, tf.Variable) or not tf.executing_eagerly():
+        S = None if whitening is None else tf.constant(np.asarray(whitening, np.float32))
+        return lambda: _batched_vec(whiten(vec, S), 2)
+    fixed = _batched_vec(whiten(vec, whitening), 2)
+    return lambda: fixed
+
 def neuron(layer: str, ch: int, x: int | None = None, y: int | None = None, batch: int | None = None) -> Objective:
     """One unit: channel ``ch`` at spatial position (x, y), default the center.
 
@@ -78,13 +100,12 @@ def direction_cossim(layer: str, vec, cossim_pow: float = 4, whitening=None, *, 
     :param y: row of the neuron (default: the centre).
     :param batch: only this image of the batch (default: every image).
     """
-    S = None if whitening is None else tf.constant(np.asarray(whitening, np.float32))
+    direction = _whitened_direction(vec, whitening)
 
     def inner(T):
         acts = T(layer)
         at = _at_position(_select(acts, batch), x, y)
-        v = _batched_vec(vec, 2)
-        vs = v if S is None else tf.linalg.matvec(S, v, transpose_a=True)
+        vs = direction()
         return _masked_to_batch(dot_cossim(at, vs, cossim_pow), batch, tf.shape(acts)[0])
     return Objective(inner, f"direction_cossim({layer}, <{np.shape(vec)[-1]}>, pow={cossim_pow:g})",
                      [layer], [_vector_check(layer, vec)])
@@ -95,12 +116,11 @@ def direction_recipe(layer: str, vec, cossim_pow: float = 2, whitening=None, *, 
     """The objective of Lucid's activation-atlas recipe (``direction_neuron_cossim_S``), as it rendered
     the published atlases: d = mean over channels of acts·(S v) at the center neuron, times
     max(0.1, d / (1e-4 + |acts|))^pow. ``vec`` is [C] or one direction per image [B, C]."""
-    S = None if whitening is None else tf.constant(np.asarray(whitening, np.float32))
+    direction = _whitened_direction(vec, whitening)
 
     def inner(T):
         at = _at_position(T(layer), x, y)
-        v = _batched_vec(vec, 2)
-        vs = v if S is None else tf.linalg.matvec(S, v, transpose_a=True)
+        vs = direction()
         return dot_cossim(at, vs, cossim_pow, eps=1e-4, reduce="mean", vector_norm=False)
     return Objective(inner, f"direction_recipe({layer}, <{np.shape(vec)[-1]}>, pow={cossim_pow:g})",
                      [layer], [_vector_check(layer, vec)])
