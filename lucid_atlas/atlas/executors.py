@@ -9,7 +9,11 @@ again, and the driver records each result as it arrives, so a rerun resumes.
 
 from __future__ import annotations
 
+import copy
 import functools
+import itertools
+import queue
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any, Callable, Iterator, Protocol
 
 JobFn = Callable[[Any, Any], Any]
@@ -25,13 +29,74 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Jobs one after another in this process, on the model already loaded here."""
+    """Jobs in this process, on the model already loaded here: one after another, or ``streams`` at
+    a time in threads, each stream with its own copy of the job function (so compiled renders are
+    not shared between them).
+
+    Streams pay when TensorFlow runs each op on one thread (:func:`one_thread_per_op`): the small
+    ops of an icon batch keep two cores busier as two side-by-side streams than as one stream whose
+    every op is split over both (measured ~1.2× the image-steps/s on this 2-core CPU). Jobs are
+    deterministic, so the files written are the same however many streams run.
+    """
 
     name = "local"
 
+    def __init__(self, streams: int = 1):
+        if int(streams) < 1:
+            raise ValueError(f"streams must be at least 1 (jobs run side by side), got {streams}")
+        self.streams = int(streams)
+
     def run(self, model, fn: JobFn, jobs: list) -> Iterator[tuple[Any, Any]]:
-        for job in jobs:
-            yield job, fn(model, job)
+        if self.streams == 1 or len(jobs) < 2:
+            for job in jobs:
+                yield job, fn(model, job)
+            return
+        yield from _side_by_side(model, fn, jobs, min(self.streams, len(jobs)))
+
+
+def _side_by_side(model, fn: JobFn, jobs: list, streams: int) -> Iterator[tuple[Any, Any]]:
+    """(job, result) as each finishes, ``streams`` jobs running at a time; the next job starts
+    only when one finishes, so an interrupted run has started few jobs it did not finish."""
+    copies: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(streams):
+        copies.put(copy.deepcopy(fn))  # a job function keeping state (compiled renders) gets one per stream
+
+    def work(job):
+        own = copies.get()
+        try:
+            return own(model, job)
+        finally:
+            copies.put(own)
+
+    waiting = iter(jobs)
+    with ThreadPoolExecutor(streams, thread_name_prefix="lucid_atlas_stream") as pool:
+        running = {pool.submit(work, job): job for job in itertools.islice(waiting, streams)}
+        try:
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    yield job, future.result()
+                    following = next(waiting, None)
+                    if following is not None:
+                        running[pool.submit(work, following)] = following
+        finally:
+            for future in running:
+                future.cancel()
+
+
+def one_thread_per_op(streams: int) -> bool:
+    """Make TensorFlow run each op on one thread, with ``streams`` ops at a time, for a
+    :class:`LocalExecutor` of that many streams. Call it before TensorFlow runs anything (a
+    command's start); returns False, changing nothing, if its runtime has already started."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(int(streams))
+    except RuntimeError:  # TensorFlow's context exists already: its pools are fixed
+        return False
+    return True
 
 
 def model_factory_of(model) -> Callable[[], Any]:
@@ -151,9 +216,9 @@ def require_ray():
 
 
 def make_executor(executor: "str | Executor | None", **options) -> Executor:
-    """``'local'``/None → LocalExecutor; ``'ray'`` → RayExecutor(**options); an executor as is."""
+    """``'local'``/None → LocalExecutor(**options); ``'ray'`` → RayExecutor(**options); an executor as is."""
     if executor is None or executor == "local":
-        return LocalExecutor()
+        return LocalExecutor(**options)
     if executor == "ray":
         return RayExecutor(**options)
     if isinstance(executor, str):

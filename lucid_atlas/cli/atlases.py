@@ -14,13 +14,13 @@ def cmd_atlas(args: argparse.Namespace) -> dict:
     from lucid_atlas.atlas.pipeline import AtlasSettings, build_atlas
 
     icons = icon_settings(args)  # bad icon options are reported before the model loads
+    executor = executor_from_args(args)  # before the model: it may set TensorFlow's threads
     model = models.load(args.model)
     layer = args.layer or default_atlas_layer(model)
     grids = tuple(int(g) for g in str(args.grid).split(","))
     settings = AtlasSettings(layer=layer, grids=grids, positions=args.positions, mode=args.mode,
                              min_count=args.min_count, method=args.layout, n_neighbors=args.n_neighbors,
                              seed=args.seed, shard_images=args.shard_images, dtype=args.dtype)
-    executor = executor_from_args(args)
     if args.vectors:  # stored page by page as a collection, then laid out like any other
         from lucid_atlas.atlas import collect, published
 

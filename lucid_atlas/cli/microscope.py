@@ -10,12 +10,13 @@ from .common import Adder, add_executor_args, add_model_arg, default_atlas_layer
 def cmd_microscope(args: argparse.Namespace) -> dict:
     from lucid_atlas import microscope, models
 
+    executor = executor_from_args(args)  # before the model: it may set TensorFlow's threads
     model = models.load(args.model)
     layers = split_list(args.layers) or [default_layer(model)]
     settings = microscope.MicroscopeSettings(size=args.size, steps=args.steps, batch=args.batch,
                                              diversity=args.diversity, negative=args.negative)
     summary = microscope.build(model, layers, args.images, args.out, units=args.units, settings=settings,
-                               cache=args.cache, atlases=args.atlas or (), executor=executor_from_args(args),
+                               cache=args.cache, atlases=args.atlas or (), executor=executor,
                                progress=not args.no_progress)
     built = ", ".join(f"{name} ({s['units']} units, {s['rendered']} rendered now, {s['seconds']} s)"
                       for name, s in summary["layers"].items())

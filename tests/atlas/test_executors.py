@@ -134,3 +134,55 @@ def test_workers_keep_job_functions_that_ask_to_be_reused():
     renderer._renderers["compiled"] = object()
     copy = pickle.loads(pickle.dumps(renderer))
     assert copy.reuse_key == renderer.reuse_key and copy._renderers == {}
+
+
+def test_streams_write_the_same_atlas_as_one_stream(setup):
+    """Jobs run side by side (collection shards, icon batches) write the same files as one by one."""
+    path, images, root = setup
+    model = models.load(path, image_shape=(32, 32, 3))
+    settings = AtlasSettings(layer="feat", grids=(4,), positions=4, min_count=1, n_neighbors=10, shard_images=8)
+    icons = IconSettings(size=24, steps=30, batch=3)
+    one = build_atlas(model, images, str(root / "one"), settings, icons, progress=False)
+    two = build_atlas(model, images, str(root / "two"), settings, icons, progress=False,
+                      executor=executors.LocalExecutor(streams=2))
+    a, b = (collect.load_activations(str(root / name / "activations")) for name in ("one", "two"))
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+    np.testing.assert_array_equal(a.positions, b.positions)
+    assert [s["index"] for s in b.manifest["shards"]] == [s["index"] for s in a.manifest["shards"]] == list(range(6))
+    assert len(b.manifest["skipped"]) == 1
+    with open(one["grids"]["4"]["atlas"], "rb") as f1, open(two["grids"]["4"]["atlas"], "rb") as f2:
+        assert f1.read() == f2.read()
+
+
+def test_streams_run_every_job_once_each_with_its_own_copy_of_a_stateful_function():
+    import threading
+    from types import SimpleNamespace
+
+    class Stateful:
+        def __init__(self):
+            self.seen, self.threads = [], set()
+
+        def __call__(self, model, job):
+            self.seen.append(job.key)
+            self.threads.add(threading.get_ident())
+            return (model, job.key, id(self))
+
+    fn = Stateful()
+    results = list(executors.LocalExecutor(streams=3).run("model", fn, [SimpleNamespace(key=k) for k in range(7)]))
+    assert sorted(job.key for job, _ in results) == list(range(7))
+    assert all(r[:2] == ("model", job.key) for job, r in results)
+    assert fn.seen == []  # the caller's function is never run by a stream: each has a copy
+    assert 1 < len({r[2] for _, r in results}) <= 3
+
+
+def test_stream_counts_are_checked_and_a_running_tensorflow_keeps_its_threads():
+    from argparse import Namespace
+
+    from lucid_atlas.cli.common import executor_from_args
+
+    with pytest.raises(ValueError, match="streams must be at least 1"):
+        executors.LocalExecutor(streams=0)
+    tf.constant(1.0) + 1.0  # TensorFlow's runtime has started in this process: its pools are fixed
+    assert executors.one_thread_per_op(2) is False
+    assert executor_from_args(Namespace(executor="local", streams=2)).streams == 1
+    assert executor_from_args(Namespace(executor="local", streams=1)).streams == 1
