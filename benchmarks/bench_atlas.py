@@ -221,6 +221,45 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
     }
 
 
+def _in_streams(fns: list, seconds_of) -> float:
+    """Wall seconds of running ``seconds_of(fn)`` for every fn at once, one thread each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(fns)) as pool:
+        start = time.perf_counter()
+        list(pool.map(seconds_of, fns))
+        return time.perf_counter() - start
+
+
+def stream_rates(model, layer: str, settings: IconSettings, streams: int, steps: int = 32, rounds: int = 3) -> dict:
+    """Icon image-steps/s with ``streams`` icon batches side by side (as the CLI's LocalExecutor runs
+    them, each op on one thread after :func:`executors.one_thread_per_op`), against ``streams`` bare
+    batched forward+backward passes side by side; best of ``rounds``, in turns."""
+    b = settings.batch
+    timers = [_IconStepTimer(model, layer, settings, 64) for _ in range(streams)]
+    chain = transform.compose(*settings.transform_list())
+    seeds = rng.per_image(tf.constant([0, 5], tf.int64), tf.range(b, dtype=tf.int64))
+    shape = chain(tf.random.uniform([b, settings.size, settings.size, 3]), seeds).shape
+    bare = []
+    for _ in range(streams):
+        x = tf.Variable(tf.random.uniform(shape))
+
+        @tf.function
+        def gradient(x=x):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(model.activations(x, [layer])[layer]))
+            return tape.gradient(loss, [x])
+        gradient(), gradient()
+        bare.append(gradient)
+    icon_s = bare_s = float("inf")
+    for _ in range(rounds):
+        icon_s = min(icon_s, _in_streams(timers, lambda t: t.plain(steps)))
+        bare_s = min(bare_s, _in_streams(bare, lambda g: [g() for _ in range(steps)][-1][0].numpy()))
+    icon, plain_bare = streams * b * steps / icon_s, streams * b * steps / bare_s
+    return {"streams": streams, "icon_image_steps_per_s": round(icon, 1),
+            "bare_image_steps_per_s": round(plain_bare, 1), "icon_vs_bare": round(icon / plain_bare, 3)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default=DEFAULT_IMAGES)
@@ -233,11 +272,26 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--profile", action="store_true",
                         help="only the icon step's profile (default icons, --icon-batch)")
+    parser.add_argument("--streams", type=int, default=0,
+                        help="with --profile: also the plain steps' image-steps/s with this many icon batches side by "
+                        "side, each op on one thread (the CLI's default: one stream per core), against as many bare "
+                        "passes side by side; set before TensorFlow starts, so the whole profile runs that way")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.streams > 1:
+        from lucid_atlas.atlas.executors import one_thread_per_op
+
+        one_thread_per_op(args.streams)
     model = models.load("efficientnet_lite0")
     if args.profile:
-        out = profile_icon_step(model, args.layer, IconSettings(size=args.icon_size, batch=args.icon_batch))
+        settings = IconSettings(size=args.icon_size, batch=args.icon_batch)
+        out = profile_icon_step(model, args.layer, settings)
+        if args.streams > 1:
+            out["side_by_side"] = stream_rates(model, args.layer, settings, args.streams)
+            side = out["side_by_side"]
+            print(f"{side['streams']} streams side by side, each op on one thread: icon "
+                  f"{side['icon_image_steps_per_s']} vs bare {side['bare_image_steps_per_s']} image-steps/s "
+                  f"({side['icon_vs_bare']}x)", file=sys.stderr)
         for k, v in out["ms_per_step"].items():
             print(f"{k:64s} {v:8.1f} ms  {100 * out['share_of_step'][k]:5.1f} %", file=sys.stderr)
         for k, v in out["parts_ms"].items():
