@@ -88,7 +88,8 @@ def _cell_means(xy: np.ndarray, values: np.ndarray, cells: list[grid.Cell], n: i
 
 
 def class_atlas(model, source: ImageSource, out_dir: str, target, settings: ClassAtlasSettings,
-                icons: IconSettings = IconSettings(), *, act_dir: str | None = None, progress: bool = True) -> dict:
+                icons: IconSettings = IconSettings(), *, act_dir: str | None = None, progress: bool = True,
+                executor=None) -> dict:
     """Class activation atlas of ``target`` under ``out_dir``: the rows that most raise its logit, laid out.
 
     :param model: a zoo model with class labels.
@@ -99,6 +100,8 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
     :param icons: how the icons are rendered.
     :param act_dir: a collection to reuse (default ``out_dir/activations``).
     :param progress: show tqdm bars.
+    :param executor: where the icons render (``'local'``, ``'ray'`` or an executor object, such as
+        ``LocalExecutor(streams=2)``).
     :returns: a summary with the atlas's paths (``atlas``, ``labelled``, ``json``) and figures.
     """
     started = time.perf_counter()
@@ -117,8 +120,8 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
     stem = f"class_{slug(model.labels[c])}"
     drawn = draw_grid(model, settings.layer, cells, settings.grid, out_dir=out_dir, stem=stem, icons=icons,
                       whitening=whitening,
-                      image_ids=acts.image_ids, progress=progress, icon_folder=_icon_folder(stem, settings, icons,
-                                                                                            len(acts)))
+                      image_ids=acts.image_ids, progress=progress, executor=executor,
+                      icon_folder=_icon_folder(stem, settings, icons, len(acts)))
     means = _cell_means(xy, attr[keep], cells, settings.grid)
     for row, cell in zip(drawn["cells"], cells):
         row["mean_attribution"] = round(means[(cell.row, cell.col)], 5)
@@ -136,7 +139,7 @@ def class_atlas(model, source: ImageSource, out_dir: str, target, settings: Clas
 
 def compare_classes(model, source: ImageSource, out_dir: str, first, second, settings: ClassAtlasSettings,
                     icons: IconSettings = IconSettings(), *, act_dir: str | None = None,
-                    progress: bool = True, draw: bool = True) -> dict:
+                    progress: bool = True, draw: bool = True, executor=None) -> dict:
     """Two-class comparison atlas (``first`` on the left, ``second`` on the right) and patch candidates.
 
     :param model: a zoo model with class labels.
@@ -150,6 +153,7 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
     :param progress: show tqdm bars.
     :param draw: False makes only the layout, cells and candidate directions (no icons, no picture:
         ``atlas`` is None), for callers that only need the directions.
+    :param executor: where the icons render (as :func:`class_atlas`).
     :returns: a summary with the picture's path (``atlas``) and the candidates file.
     """
     started = time.perf_counter()
@@ -176,7 +180,7 @@ def compare_classes(model, source: ImageSource, out_dir: str, first, second, set
                           whitening=whitening, image_ids=acts.image_ids,
                           progress=progress, decorate=lambda img: assemble.with_sides(img, model.labels[a],
                                                                                       model.labels[b]),
-                          icon_folder=_icon_folder(stem, settings, icons, len(acts)))
+                          icon_folder=_icon_folder(stem, settings, icons, len(acts)), executor=executor)
     else:
         drawn = {"atlas": None, "labelled": None, "icons": {},
                  "cells": [{**c.summary(model.labels), "example_images": [acts.image_ids[i] for i in c.examples]}

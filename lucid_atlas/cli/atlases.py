@@ -6,7 +6,8 @@ import argparse
 import os
 
 from .common import (Adder, add_class_args, add_common_args, add_executor_args, add_icon_args, add_model_arg,
-                     class_settings, default_atlas_layer, executor_from_args, finish, icon_settings)
+                     add_streams_arg, class_settings, default_atlas_layer, executor_from_args, finish, icon_settings,
+                     local_executor)
 
 
 def cmd_atlas(args: argparse.Namespace) -> dict:
@@ -46,10 +47,11 @@ def cmd_class_atlas(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
     from lucid_atlas.atlas.classes import class_atlas
 
+    executor = local_executor(args)  # before the model: it may set TensorFlow's threads
     model = models.load(args.model)
     settings, icons = class_settings(args, model, 8)
     summary = class_atlas(model, args.images, args.out, args.class_, settings, icons, act_dir=args.activations,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, executor=executor)
     return finish(args, summary, "class_atlas_summary.json",
                    f"class activation atlas of '{summary['class']}' ({summary['rows_kept']} of {summary['rows']} "
                    f"activations, {summary['cells']} cells): {summary['atlas']} (labelled: {summary['labelled']})")
@@ -59,10 +61,11 @@ def cmd_compare_classes(args: argparse.Namespace) -> dict:
     from lucid_atlas import models
     from lucid_atlas.atlas.classes import compare_classes
 
+    executor = local_executor(args)  # before the model: it may set TensorFlow's threads
     model = models.load(args.model)
     settings, icons = class_settings(args, model, 10)
     summary = compare_classes(model, args.images, args.out, args.classes[0], args.classes[1], settings, icons,
-                              act_dir=args.activations, progress=not args.no_progress)
+                              act_dir=args.activations, progress=not args.no_progress, executor=executor)
     sides = {}
     for c in summary["candidates"]:
         sides.setdefault(c["side"], []).append(os.path.basename(c["icon"]))
@@ -145,6 +148,7 @@ def add_class_atlas(add: Adder) -> None:
             "class (recipes/class_atlas.py)")
     p.add_argument("--class", dest="class_", required=True, help="class name or index, e.g. 'scuba diver'")
     add_class_args(p, "out/class_atlas", 8)
+    add_streams_arg(p)
 
 
 def add_compare_classes(add: Adder) -> None:
@@ -155,6 +159,7 @@ def add_compare_classes(add: Adder) -> None:
                    help="two class names or indices, e.g. snorkel 'scuba diver'")
     p.add_argument("--candidates", type=int, default=4, help="patch candidates saved per side")
     add_class_args(p, "out/compare", 10)
+    add_streams_arg(p)
 
 
 def add_compare(add: Adder) -> None:

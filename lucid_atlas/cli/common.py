@@ -140,26 +140,37 @@ def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
     """``--executor local|ray`` and the Ray cluster's options."""
     p.add_argument("--executor", choices=["local", "ray"], default="local",
                    help=f"where {what} run (ray: pip install 'lucid-atlas[distributed]')")
-    p.add_argument("--streams", type=int, help="local: jobs run side by side, each TensorFlow op on one thread "
-                   "(default: one per CPU core; 1: one job at a time, each op on every core)")
+    add_streams_arg(p)
     p.add_argument("--workers", type=int, help="ray: model-holding workers (default: one per CPU)")
     p.add_argument("--ray-address", help="ray: cluster address (default: start or join a local one)")
     p.add_argument("--gpus-per-worker", type=float, help="ray: GPUs per worker (default: 1 when the cluster "
                    "has GPUs, else 0)")
 
 
+def add_streams_arg(p: argparse.ArgumentParser) -> None:
+    """``--streams``: local jobs side by side."""
+    p.add_argument("--streams", type=int, help="local: jobs run side by side, each TensorFlow op on one thread "
+                   "(default: one per CPU core; 1: one job at a time, each op on every core)")
+
+
+def local_executor(args: argparse.Namespace):
+    """A LocalExecutor of ``--streams`` streams, TensorFlow's ops set to one thread each when there are
+    several (call it before the model loads)."""
+    from lucid_atlas.atlas.executors import LocalExecutor, one_thread_per_op
+
+    streams = args.streams if args.streams is not None else (os.cpu_count() or 1)
+    if streams < 1:
+        raise ValueError(f"--streams must be at least 1, got {streams}")
+    if streams > 1 and not one_thread_per_op(streams):
+        streams = 1  # TensorFlow already running (only when called as a library): its ops use every core
+    return LocalExecutor(streams)
+
+
 def executor_from_args(args: argparse.Namespace):
     """A LocalExecutor of ``--streams`` streams (TensorFlow's ops set to one thread each when there are
     several: call this before the model loads), or a RayExecutor with the cluster options given."""
     if args.executor != "ray":
-        from lucid_atlas.atlas.executors import LocalExecutor, one_thread_per_op
-
-        streams = args.streams if args.streams is not None else (os.cpu_count() or 1)
-        if streams < 1:
-            raise ValueError(f"--streams must be at least 1, got {streams}")
-        if streams > 1 and not one_thread_per_op(streams):
-            streams = 1  # TensorFlow already running (only when called as a library): its ops use every core
-        return LocalExecutor(streams)
+        return local_executor(args)
     from lucid_atlas.atlas.executors import RayExecutor
 
     return RayExecutor(workers=args.workers, address=args.ray_address, gpus_per_worker=args.gpus_per_worker)

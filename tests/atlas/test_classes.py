@@ -82,3 +82,16 @@ def test_reused_collection_is_not_recollected(tiny_model, images, tmp_path):
     summary = classes.class_atlas(tiny_model, images, str(tmp_path / "c"), 3, s, ICONS, act_dir=act_dir,
                                   progress=False)
     assert summary["rows"] == 120 and os.path.getmtime(os.path.join(act_dir, "acts-00000.npy")) == before
+
+
+def test_class_atlases_render_the_same_in_streams(tiny_model, images, tmp_path):
+    from lucid_atlas.atlas.executors import LocalExecutor
+
+    s = classes.ClassAtlasSettings(layer="feat", positions=4, top_k=60, grid=4, min_count=2)
+    icons = IconSettings(size=16, steps=4, batch=2)  # several icon batches, so both streams render
+    one = classes.class_atlas(tiny_model, images, str(tmp_path / "one"), 3, s, icons, progress=False)
+    two = classes.class_atlas(tiny_model, images, str(tmp_path / "two"), 3, s, icons, progress=False,
+                              executor=LocalExecutor(streams=2))
+    assert one["cells"] >= 4
+    with open(one["atlas"], "rb") as a, open(two["atlas"], "rb") as b:
+        assert a.read() == b.read()
