@@ -147,10 +147,12 @@ def add_executor_args(p: argparse.ArgumentParser, what: str) -> None:
                    "has GPUs, else 0)")
 
 
-def add_streams_arg(p: argparse.ArgumentParser) -> None:
-    """``--streams``: local jobs side by side."""
-    p.add_argument("--streams", type=int, help="local: jobs run side by side, each TensorFlow op on one thread "
-                   "(default: one per CPU core; 1: one job at a time, each op on every core)")
+def add_streams_arg(p: argparse.ArgumentParser, default: int | None = None) -> None:
+    """``--streams``: local jobs side by side (default None: one per CPU core)."""
+    said = "one per CPU core" if default is None else str(default)
+    p.add_argument("--streams", type=int, default=default,
+                   help=f"local: jobs run side by side, each TensorFlow op on one thread (default: {said}; 1: one "
+                   "job at a time, each op on every core)")
 
 
 def local_executor(args: argparse.Namespace):
