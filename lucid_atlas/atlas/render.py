@@ -371,6 +371,15 @@ def run_icons(model, job: IconJob) -> list[str]:
     return IconRenderer()(model, job)
 
 
+def _cells_per_batch(cells: int, most: int, streams: int) -> int:
+    """Cells per batch: at most ``most``, in a number of batches that ``streams`` side-by-side streams
+    share evenly (24 cells in 2 streams: 2 batches of 12, not one of 24 leaving a stream idle).
+    An icon is the same in any batch, so this changes the speed only."""
+    batches = -(-cells // most)
+    batches = -(-batches // streams) * streams
+    return max(1, -(-cells // batches)) if cells else most
+
+
 def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: IconSettings = IconSettings(),
                  *, whitening: np.ndarray | None = None, progress: bool = True,
                  executor=None) -> dict[tuple[int, int], np.ndarray]:
@@ -379,7 +388,9 @@ def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: Ic
     ``executor``: None/'local', 'ray', or an executor object (batches then render on workers).
     """
     storage.makedirs(folder)
-    per_batch = max(1, settings.batch // settings.tries)
+    executor = make_executor(executor)
+    per_batch = _cells_per_batch(len(cells), max(1, settings.batch // settings.tries),
+                                 getattr(executor, "streams", 1))
     bar = tqdm(total=len(cells), unit="cell", desc=f"render {layer} icons", disable=not progress)
     # Batches are fixed slices of the cell list with fixed seeds, so a resumed run (or another
     # executor) renders a batch exactly as the uninterrupted local run would have.
@@ -391,7 +402,7 @@ def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: Ic
             continue
         jobs.append(IconJob(k, layer, tuple((c.row, c.col, c.direction) for c in group), folder, settings,
                             whitening))
-    for job, _paths in make_executor(executor).run(model, IconRenderer(), jobs):
+    for job, _paths in executor.run(model, IconRenderer(), jobs):
         bar.update(len(job.cells))
     bar.close()
     return {(c.row, c.col): _load_icon(icon_path(folder, c)) for c in cells}

@@ -186,3 +186,12 @@ def test_stream_counts_are_checked_and_a_running_tensorflow_keeps_its_threads():
     assert executors.one_thread_per_op(2) is False
     assert executor_from_args(Namespace(executor="local", streams=2)).streams == 1
     assert executor_from_args(Namespace(executor="local", streams=1)).streams == 1
+
+
+def test_icon_batches_are_shared_evenly_among_streams():
+    from lucid_atlas.atlas.render import _cells_per_batch
+
+    assert _cells_per_batch(24, 32, 2) == 12  # one batch of 24 would leave a stream idle
+    assert _cells_per_batch(314, 32, 2) == 32  # 10 batches already share evenly
+    assert _cells_per_batch(65, 32, 1) == 22  # 3 batches, no batch of one
+    assert _cells_per_batch(1, 32, 4) == 1
