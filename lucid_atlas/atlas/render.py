@@ -372,14 +372,14 @@ def run_icons(model, job: IconJob) -> list[str]:
 
 
 def _cells_per_batch(cells: int, most: int, streams: int) -> int:
-    """Cells per batch: at most ``most``, in a number of batches that ``streams`` side-by-side streams
-    share evenly (24 cells in 2 streams: 2 batches of 12, not one of 24 leaving a stream idle).
+    """Cells per batch: ``most``, or, when that makes fewer batches than ``streams``, one batch per
+    stream (24 cells in 2 streams: 2 batches of 12, not one of 24 leaving a stream idle).
     An icon keeps its seed in any batch, but not its every pixel (a batch's size changes the zoom
     warp's float rounding, see docs/feature-visualization.md): with fewer full batches than streams
     the stream count changes some icons, as ``batch`` does."""
-    batches = -(-cells // most)
-    batches = -(-batches // streams) * streams
-    return max(1, -(-cells // batches)) if cells else most
+    if -(-cells // most) >= streams:
+        return most
+    return max(1, -(-cells // streams))
 
 
 def render_cells(model, layer: str, cells: list[Cell], folder: str, settings: IconSettings = IconSettings(),

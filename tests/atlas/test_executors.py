@@ -193,5 +193,6 @@ def test_icon_batches_are_shared_evenly_among_streams():
 
     assert _cells_per_batch(24, 32, 2) == 12  # one batch of 24 would leave a stream idle
     assert _cells_per_batch(314, 32, 2) == 32  # 10 batches already share evenly
-    assert _cells_per_batch(65, 32, 1) == 22  # 3 batches, no batch of one
+    assert _cells_per_batch(65, 32, 1) == 32  # one stream: the batches --batch asks for
+    assert _cells_per_batch(57, 32, 2) == 32  # two batches for two streams: as asked too
     assert _cells_per_batch(1, 32, 4) == 1
