@@ -161,8 +161,6 @@ def local_executor(args: argparse.Namespace):
     from lucid_atlas.atlas.executors import LocalExecutor, one_thread_per_op
 
     streams = args.streams if args.streams is not None else (os.cpu_count() or 1)
-    if streams < 1:
-        raise ValueError(f"--streams must be at least 1, got {streams}")
     if streams > 1 and not one_thread_per_op(streams):
         streams = 1  # TensorFlow already running (only when called as a library): its ops use every core
     return LocalExecutor(streams)

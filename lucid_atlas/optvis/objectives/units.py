@@ -32,6 +32,7 @@ def _whitened_direction(vec, whitening):
     fixed = _batched_vec(whiten(vec, whitening), 2)
     return lambda: fixed
 
+
 def neuron(layer: str, ch: int, x: int | None = None, y: int | None = None, batch: int | None = None) -> Objective:
     """One unit: channel ``ch`` at spatial position (x, y), default the center.
 
