@@ -33,6 +33,7 @@ from . import rng
 from . import transform as transform_lib
 from .objectives import Accessor, ObjectiveLike, as_objective
 from .regularizers import ImageOp
+from .conv_gradient import CONV_OVERRIDES
 from .relu_gradient import RELU_OVERRIDES
 
 
@@ -167,7 +168,7 @@ def make_step(model, objective, param, optimizer, transforms, *, image_ops: Sequ
     if int(views) < 1:
         raise ValueError(f"views must be at least 1 (transformed copies per step), got {views}")
     variables = param.trainable_variables
-    overrides = RELU_OVERRIDES if redirect_relu else None
+    overrides = {**CONV_OVERRIDES, **(RELU_OVERRIDES if redirect_relu else {})}
     transform, image_shape = _model_transform(model, param, transforms)
     counter = counter if counter is not None else tf.Variable(0, dtype=tf.int64, trainable=False)
     base = seed if isinstance(seed, tf.Variable) else tf.Variable(int(seed) % (2 ** 31), dtype=tf.int64,

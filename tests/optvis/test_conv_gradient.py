@@ -1,0 +1,60 @@
+"""The 1×1 convolutions' input gradient as a matrix product: same values, used by every render step."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from tensorflow import keras
+
+from lucid_atlas import models
+from lucid_atlas.optvis import objectives, param, render
+from lucid_atlas.optvis.conv_gradient import CONV_OVERRIDES
+
+
+def _mixed_convs_model():
+    """Pointwise convolutions between ones the fast gradient must leave alone (3×3, strided, dilated)."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", name="stem")(inputs)
+    x = keras.layers.Conv2D(16, 1, name="expand", activation="relu")(x)
+    x = keras.layers.Conv2D(12, 1, strides=2, name="strided")(x)
+    x = keras.layers.Conv2D(12, 3, dilation_rate=2, padding="same", name="dilated")(x)
+    x = keras.layers.Conv2D(6, 1, padding="same", name="project")(x)
+    return models.from_keras(keras.Model(inputs, x), logits_layer=None)
+
+
+def _graph_ops(concrete) -> list[str]:
+    """Every op type in a traced function, its nested functions (while-loop bodies) included."""
+    graph_def = concrete.graph.as_graph_def()
+    ops = [node.op for node in graph_def.node]
+    for function in graph_def.library.function:
+        ops += [node.op for node in function.node_def]
+    return ops
+
+
+def test_pointwise_gradient_equals_tensorflows_and_replaces_only_1x1_stride_1():
+    model = _mixed_convs_model()
+    images = tf.constant(np.random.default_rng(0).random((2, 20, 20, 3)), tf.float32)
+
+    def gradient(overrides):
+        @tf.function
+        def run(x):
+            act = model.activations(x, ["project"], gradient_overrides=overrides)["project"]
+            return tf.gradients(tf.reduce_sum(act * tf.range(6.0)), x)[0]
+        return run.get_concrete_function(images), run(images).numpy()
+
+    stock_fn, stock = gradient({})
+    fast_fn, fast = gradient(CONV_OVERRIDES)
+    np.testing.assert_allclose(fast, stock, rtol=1e-5, atol=1e-6 * np.abs(stock).max())
+    # stock: all five convolutions have an input gradient op; fast: the 3×3, strided and dilated ones
+    assert _graph_ops(stock_fn).count("Conv2DBackpropInput") == 5
+    assert _graph_ops(fast_fn).count("Conv2DBackpropInput") == 3
+
+
+def test_render_steps_use_the_pointwise_gradient():
+    model = _mixed_convs_model()
+    p = param.image(16, fft=False, decorrelate=False, seed=0)
+    opt = tf.keras.optimizers.Adam(0.05)
+    opt.build(p.trainable_variables)
+    for redirect in (False, True):
+        step = render.make_step(model, objectives.as_objective("project:1"), p, opt, [], redirect_relu=redirect)
+        assert _graph_ops(step._fn.get_concrete_function(tf.constant(1))).count("Conv2DBackpropInput") == 3
