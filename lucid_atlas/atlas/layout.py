@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from ..io import storage
 from . import place_worker
 from . import rows as rows_lib
+from .umap_cache import UNCACHEABLE_WARNING, cache_umap_compilation
 from .rows import Rows
 
 METHODS = ("umap", "tsne")
@@ -95,6 +96,7 @@ def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, 
                  seed: int, progress: bool, parts_dir: str | None, workers: int) -> np.ndarray:
     import umap
 
+    cache_umap_compilation()
     n = len(vectors)
     rng = np.random.default_rng(seed)
     fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if fit_sample and n > fit_sample else np.arange(n)
@@ -103,6 +105,7 @@ def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, 
     xy = np.zeros((n, 2), np.float32)
     with warnings.catch_warnings():  # seeded UMAP runs single-threaded and says so every time
         warnings.filterwarnings("ignore", message="n_jobs value")
+        warnings.filterwarnings("ignore", message=UNCACHEABLE_WARNING)
         xy[fit_idx] = reducer.fit_transform(rows_lib.take(vectors, fit_idx))
     rest = np.setdiff1d(np.arange(n), fit_idx)
     blocks = [rest[i:i + TRANSFORM_BLOCK] for i in range(0, len(rest), TRANSFORM_BLOCK)]

@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from .umap_cache import UNCACHEABLE_WARNING, cache_umap_compilation
+
 REDUCER_FILE = "reducer.pkl"
 
 
@@ -25,6 +27,7 @@ def place(reducer, rows: np.ndarray) -> np.ndarray:
     """The fitted reducer's 2-D coordinates for ``rows`` [n, depth] as float32 [n, 2]."""
     with warnings.catch_warnings():  # seeded UMAP runs single-threaded and says so every time
         warnings.filterwarnings("ignore", message="n_jobs value")
+        warnings.filterwarnings("ignore", message=UNCACHEABLE_WARNING)
         return reducer.transform(rows).astype(np.float32)
 
 
@@ -32,6 +35,7 @@ def serve(folder: str, requests=sys.stdin, replies=sys.stdout) -> None:
     """Answer placement requests until stdin closes."""
     with open(os.path.join(folder, REDUCER_FILE), "rb") as f:
         reducer = pickle.load(f)  # written by our parent into its own private folder
+    cache_umap_compilation()  # after the unpickling imported umap
     for line in requests:
         source, target = line.split()
         try:

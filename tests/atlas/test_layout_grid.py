@@ -116,3 +116,19 @@ def test_placement_workers_are_light_and_report_errors(tmp_path):
     finally:
         placer.close()
     assert not os.path.exists(placer.folder)
+
+
+def test_a_layout_turns_on_numbas_disk_cache_for_umap():
+    """After the first layout on a machine, umap's compiled functions load from numba's disk cache
+    instead of compiling again in every process (and in every placement worker)."""
+    import umap
+    from numba.core.caching import NullCache
+
+    from lucid_atlas.atlas import umap_cache
+
+    x, _ = _clusters(n_per=40)
+    layout.layout(x, method="umap", n_neighbors=10, metric="euclidean", seed=3)
+    epoch = umap.layouts._nb_optimize_layout_euclidean_single_epoch  # a layout epoch, compiled
+    assert not isinstance(epoch._cache, NullCache)
+    assert os.path.isdir(epoch._cache.cache_path)  # where its machine code was saved
+    assert umap_cache.cache_umap_compilation() == 0  # every function numba can cache has it on already
