@@ -11,29 +11,29 @@ REDIRECTED_RELU = "LucidAtlasRedirectedRelu"
 REDIRECTED_RELU6 = "LucidAtlasRedirectedRelu6"
 
 
-def _keep_rows(mag: tf.Tensor, a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
-    """Per batch row: ``a`` where ``mag > 0`` else ``b``."""
-    cond = tf.reshape(mag > 0.0, tf.concat([tf.shape(mag), tf.ones([tf.rank(a) - 1], tf.int32)], 0))
-    return tf.where(cond, a, b)
+def _redirect(grad: tf.Tensor, outside: tf.Tensor, blocked: tf.Tensor) -> tf.Tensor:
+    """Per batch row: the ReLU's gradient (zero ``outside`` its linear range) where any of it passes,
+    else the gradient with only the ``blocked`` directions zeroed (few passes over the tensors)."""
+    relu_grad = tf.where(outside, 0.0, grad)
+    axes = tf.range(1, tf.rank(grad))
+    alive = tf.reduce_any(tf.not_equal(relu_grad, 0.0), axis=axes, keepdims=True)  # [B, 1, ...]
+    return tf.where(tf.where(alive, outside, blocked), 0.0, grad)
 
 
 def _redirected_relu_grad(op, grad):
     """Lucid: where no gradient passes a ReLU for a whole image, let through the part that lifts it."""
     x = op.inputs[0]
-    relu_grad = tf.where(x < 0.0, tf.zeros_like(grad), grad)
-    redirected = tf.where(tf.logical_and(x < 0.0, grad > 0.0), tf.zeros_like(grad), grad)
-    mag = tf.norm(tf.reshape(relu_grad, [tf.shape(relu_grad)[0], -1]), axis=1)
-    return _keep_rows(mag, relu_grad, redirected)
+    below = x < 0.0
+    return _redirect(grad, below, tf.logical_and(below, grad > 0.0))
 
 
 def _redirected_relu6_grad(op, grad):
     """The same for ReLU6, also refusing to push values above 6 higher."""
     x = op.inputs[0]
-    relu_grad = tf.where(tf.logical_or(x < 0.0, x > 6.0), tf.zeros_like(grad), grad)
-    blocked = tf.logical_or(tf.logical_and(x < 0.0, grad > 0.0), tf.logical_and(x > 6.0, grad < 0.0))
-    redirected = tf.where(blocked, tf.zeros_like(grad), grad)
-    mag = tf.norm(tf.reshape(relu_grad, [tf.shape(relu_grad)[0], -1]), axis=1)
-    return _keep_rows(mag, relu_grad, redirected)
+    below = x < 0.0
+    outside = tf.logical_or(below, x > 6.0)
+    # below 0 a positive gradient is blocked, above 6 a negative one (a zero one is zero either way)
+    return _redirect(grad, outside, tf.logical_and(outside, tf.equal(below, grad > 0.0)))
 
 
 def _register_gradients() -> None:
