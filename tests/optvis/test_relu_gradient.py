@@ -29,7 +29,7 @@ class _Op:
 def test_redirected_gradient_follows_lucids_rule(top):
     rng = np.random.default_rng(1)
     fn = relu_gradient._redirected_relu6_grad if top else relu_gradient._redirected_relu_grad
-    for trial in range(20):
+    for _ in range(20):
         x = (rng.normal(size=(4, 5, 6, 3)) * 4 + rng.choice([-6.0, 0.0, 3.0, 8.0])).astype(np.float32)
         x[0] = -np.abs(x[0]) - 0.1  # an image whose units are all dead
         grad = rng.normal(size=x.shape).astype(np.float32)
