@@ -1,8 +1,9 @@
 """UMAP's numba functions compiled once per machine, not once per process.
 
 umap-learn compiles its numba functions (nearest-neighbour descent, layout epochs, membership
-strengths) in every new process without caching them: ~30 s of the README atlas's ~47 s layout
-on a 2-core CPU, and again in each placement worker at article scale. Turning on numba's on-disk
+strengths) in every new process without caching them, and again in each placement worker at
+article scale: the README atlas's layout takes ~50 s in a new process, 28 s with this cache (2-core
+CPU). Turning on numba's on-disk
 cache for their module-level functions (pynndescent caches only some of its own) makes later runs
 load the machine code instead; the functions, and so the coordinates, are the same. Its
 nearest-neighbour descent uses dynamic globals, which numba cannot cache: ~11 s of compilation a

@@ -4,7 +4,8 @@ A 1×1, stride-1 convolution is a matrix product over channels, so its input gra
 output gradient times the transposed kernel. On CPU one ``MatMul`` does that faster than
 TensorFlow's ``Conv2DBackpropInput`` (oneDNN) for the small maps feature visualization uses:
 EfficientNet-Lite0's forward+backward to ``block9_expanded`` took 1.16× less time at 128 px,
-1.14× at 224 px and 1.05× at batch 32, 94 px (``benchmarks/bench_render.py``). The result equals
+1.14× at 224 px and 1.05× at batch 32, 94 px (stock vs this gradient in alternating chunks of
+steps, both threads per op; no gain with one thread per op: docs/studies.md). The result equals
 the stock gradient up to float rounding. Any other convolution keeps TensorFlow's own gradient.
 ``CONV_OVERRIDES`` maps the op type to the registered gradient (applied through the models'
 ``gradient_overrides``, as the redirected ReLU is).

@@ -31,9 +31,9 @@ from . import lucid_compat, optimizers
 from . import param as param_lib
 from . import rng
 from . import transform as transform_lib
+from .conv_gradient import CONV_OVERRIDES
 from .objectives import Accessor, ObjectiveLike, as_objective
 from .regularizers import ImageOp
-from .conv_gradient import CONV_OVERRIDES
 from .relu_gradient import RELU_OVERRIDES
 
 
