@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import queue
 import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -17,7 +16,6 @@ from tqdm.auto import tqdm
 from ..io import storage
 from . import place_worker
 from . import rows as rows_lib
-from .umap_cache import UNCACHEABLE_WARNING, cache_umap_compilation
 from .rows import Rows
 
 METHODS = ("umap", "tsne")
@@ -94,36 +92,31 @@ TRANSFORM_BLOCK = 50000  # rows placed per UMAP transform call (fixed, so result
 
 def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, fit_sample: int | None,
                  seed: int, progress: bool, parts_dir: str | None, workers: int) -> np.ndarray:
-    import umap
-
-    cache_umap_compilation()
     n = len(vectors)
     rng = np.random.default_rng(seed)
     fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if fit_sample and n > fit_sample else np.arange(n)
-    reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(fit_idx) - 1),
-                        min_dist=min_dist, metric=metric, random_state=seed)
-    xy = np.zeros((n, 2), np.float32)
-    with warnings.catch_warnings():  # seeded UMAP runs single-threaded and says so every time
-        warnings.filterwarnings("ignore", message="n_jobs value")
-        warnings.filterwarnings("ignore", message=UNCACHEABLE_WARNING)
-        xy[fit_idx] = reducer.fit_transform(rows_lib.take(vectors, fit_idx))
+    options = dict(n_components=2, n_neighbors=min(n_neighbors, len(fit_idx) - 1), min_dist=min_dist,
+                   metric=metric, random_state=seed)
     rest = np.setdiff1d(np.arange(n), fit_idx)
     blocks = [rest[i:i + TRANSFORM_BLOCK] for i in range(0, len(rest), TRANSFORM_BLOCK)]
     todo = []  # (block, its saved file or None) for each block not placed in an earlier run
+    xy = np.zeros((n, 2), np.float32)
     for k, block in enumerate(blocks):
         part = os.path.join(parts_dir, f"part-{k:05d}.npy") if parts_dir else None
         if part and storage.exists(part):
             xy[block] = storage.load_npy(part)
         else:
             todo.append((block, part))
-    bar = tqdm(total=len(rest), initial=len(rest) - sum(len(b) for b, _ in todo), unit="row", unit_scale=True,
-               desc="layout: place rows", disable=not progress or not blocks)
     if workers > 1 and len(todo) > 1:
-        placer = _Placer(reducer, min(workers, len(todo)))
-        del reducer  # each worker holds its own copy; the parent's is freed while they work
+        # the fit and the placing in light processes: this one (often with TensorFlow and a model
+        # loaded) never holds UMAP's working memory or a copy of the fitted model
+        placer, xy[fit_idx] = _Placer.fitted(vectors, fit_idx, options, min(workers, len(todo)))
         placements = placer.blocks(vectors, [b for b, _ in todo])
     else:
+        reducer, xy[fit_idx] = place_worker.fit(rows_lib.take(vectors, fit_idx), options)
         placements = (_transform_block(reducer, vectors, b) for b, _ in todo)
+    bar = tqdm(total=len(rest), initial=len(rest) - sum(len(b) for b, _ in todo), unit="row", unit_scale=True,
+               desc="layout: place rows", disable=not progress or not blocks)
     for (block, part), placed in zip(todo, placements):
         xy[block] = placed
         if part:
@@ -138,28 +131,44 @@ def _transform_block(reducer, vectors: Rows, block: np.ndarray) -> np.ndarray:
 
 
 class _Placer:
-    """``workers`` light processes (:mod:`place_worker`) that place blocks of rows with one fitted
-    reducer; rows and coordinates pass through files in a private temporary folder."""
+    """``workers`` light processes (:mod:`place_worker`) that place blocks of rows with the UMAP a
+    light process fitted; rows, the fitted model and coordinates pass through files in a private
+    temporary folder, and rows are written a chunk at a time (this process never holds a block)."""
 
-    def __init__(self, reducer, workers: int):
-        self.folder = tempfile.mkdtemp(prefix="lucid_atlas_place_")
-        with open(os.path.join(self.folder, place_worker.REDUCER_FILE), "wb") as f:
-            pickle.dump(reducer, f, protocol=pickle.HIGHEST_PROTOCOL)
-        command = [sys.executable, "-m", "lucid_atlas.atlas.place_worker", self.folder]
-        # the workers import this very package, installed or not
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    def __init__(self, folder: str, workers: int):
+        self.folder = folder
         self.idle: queue.Queue = queue.Queue()
-        self.processes = [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                           env=env) for _ in range(workers)]
+        self.processes = [subprocess.Popen(_worker_command(folder), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                           text=True, env=_worker_env()) for _ in range(workers)]
         for process in self.processes:
             self.idle.put(process)
 
-    def place(self, k: int, rows: np.ndarray) -> np.ndarray:
-        """Block ``k``'s coordinates, placed by the next idle worker (call from several threads)."""
+    @classmethod
+    def fitted(cls, vectors: Rows, fit_idx: np.ndarray, options: dict, workers: int) -> tuple["_Placer", np.ndarray]:
+        """(placers for a UMAP with ``options`` fitted in a light process on the rows at ``fit_idx``,
+        those rows' coordinates)."""
+        folder = tempfile.mkdtemp(prefix="lucid_atlas_place_")
+        try:
+            rows_lib.save(vectors, fit_idx, os.path.join(folder, place_worker.FIT_ROWS))
+            with open(os.path.join(folder, place_worker.FIT_OPTIONS), "w") as f:
+                json.dump(options, f)
+            done = subprocess.run(_worker_command(folder) + ["--fit"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, env=_worker_env())
+            if done.returncode:
+                last = (done.stderr.strip().splitlines() or ["it exited"])[-1]
+                raise RuntimeError(f"fitting UMAP failed in a worker: {last}")
+            xy = np.load(os.path.join(folder, place_worker.FIT_XY))
+            os.remove(os.path.join(folder, place_worker.FIT_ROWS))
+            return cls(folder, workers), xy
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def place(self, k: int, vectors: Rows, block: np.ndarray) -> np.ndarray:
+        """The coordinates of the rows at ``block``, placed by the next idle worker as block ``k``
+        (call from several threads)."""
         source, target = (os.path.join(self.folder, f"{name}-{k}.npy") for name in ("rows", "xy"))
-        np.save(source, rows)
-        del rows  # the worker reads the file: the parent keeps no copy while it waits
+        rows_lib.save(vectors, block, source)
         process = self.idle.get()
         try:
             process.stdin.write(f"{source} {target}\n")
@@ -179,12 +188,12 @@ class _Placer:
         from concurrent.futures import ThreadPoolExecutor
 
         try:
-            # a thread a block reads its rows, writes them for a worker and waits for an idle one and
-            # its reply; one thread more than workers has the next block's rows ready on disk
+            # a thread a block writes its rows for a worker and waits for an idle one and its reply;
+            # one thread more than workers has the next block's rows ready on disk
             with ThreadPoolExecutor(len(self.processes) + 1) as threads:
                 pending = []
                 for k, block in enumerate(blocks):
-                    pending.append(threads.submit(lambda k=k, b=block: self.place(k, rows_lib.take(vectors, b))))
+                    pending.append(threads.submit(self.place, k, vectors, block))
                     if len(pending) > len(self.processes):
                         yield pending.pop(0).result()
                 for future in pending:
@@ -199,6 +208,16 @@ class _Placer:
         for process in self.processes:
             process.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _worker_command(folder: str) -> list[str]:
+    return [sys.executable, "-m", "lucid_atlas.atlas.place_worker", folder]
+
+
+def _worker_env() -> dict:
+    """This environment, with this very package first on the path (installed or not)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
 
 
 def embed_1d(vectors: np.ndarray, metric: str = "cosine", perplexity: float = 30.0, seed: int = 0) -> np.ndarray:

@@ -87,6 +87,21 @@ def take(rows: Rows, indices) -> np.ndarray:
     return rows.take(indices) if isinstance(rows, ShardedRows) else np.asarray(rows[indices], np.float32)
 
 
+SAVE_CHUNK = 16384  # rows gathered at a time when rows are written to a file
+
+
+def save(rows: Rows, indices, path: str) -> None:
+    """Write the rows at ``indices`` (float32 [len(indices), depth]) to a local ``.npy`` file,
+    gathered a chunk at a time: a block of a sharded collection is never whole in memory."""
+    indices = np.asarray(indices, np.int64)
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+              "shape": (len(indices), rows.shape[1])}
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for start in range(0, len(indices), SAVE_CHUNK):
+            f.write(np.ascontiguousarray(take(rows, indices[start:start + SAVE_CHUNK])).data)
+
+
 def count_nonfinite(rows: Rows) -> int:
     """How many rows hold a NaN or an infinity."""
     return sum(int((~np.isfinite(b)).any(axis=1).sum()) for _, b in batches(rows))

@@ -98,24 +98,30 @@ def test_a_larger_whitening_ridge_equals_whitening_with_it_from_the_start():
     assert np.abs(layout.with_ridge(S, 1.0)).max() < np.abs(S).max()
 
 
-def test_placement_workers_are_light_and_report_errors(tmp_path):
-    """The processes that place rows load no TensorFlow (0.25 GB each, not 0.75) and a failure in one
-    comes back as a clear error naming it."""
+def test_layout_workers_are_light_and_report_errors(tmp_path):
+    """The processes that fit UMAP and place rows load no TensorFlow (0.25 GB each, not 0.75), fit and
+    place as this process would, and a failure in one comes back as a clear error naming it."""
     import psutil
-    import umap
+
+    from lucid_atlas.atlas import place_worker
 
     x = np.random.default_rng(0).normal(size=(120, 6)).astype(np.float32)
-    reducer = umap.UMAP(n_neighbors=10, random_state=0).fit(x[:80])
-    placer = layout._Placer(reducer, 1)
+    options = dict(n_components=2, n_neighbors=10, min_dist=0.1, metric="euclidean", random_state=0)
+    reducer, fit_xy = place_worker.fit(x[:80], options)
+    placer, xy = layout._Placer.fitted(x, np.arange(80), options, 1)
     try:
-        np.testing.assert_array_equal(placer.place(0, x[80:]), layout._transform_block(reducer, x, np.arange(80, 120)))
+        np.testing.assert_array_equal(xy, fit_xy)
+        np.testing.assert_array_equal(placer.place(0, x, np.arange(80, 120)),
+                                      layout._transform_block(reducer, x, np.arange(80, 120)))
         maps = [m.path for m in psutil.Process(placer.processes[0].pid).memory_maps()]
         assert not [path for path in maps if "tensorflow" in path.lower()]
         with pytest.raises(RuntimeError, match="placing rows with UMAP failed in a worker: error: ValueError"):
-            placer.place(1, np.full((5, 6), np.nan, np.float32))  # rows UMAP refuses
+            placer.place(1, np.full((5, 6), np.nan, np.float32), np.arange(5))  # rows UMAP refuses
     finally:
         placer.close()
     assert not os.path.exists(placer.folder)
+    with pytest.raises(RuntimeError, match="fitting UMAP failed in a worker: .*ValueError"):
+        layout._Placer.fitted(np.full((40, 6), np.nan, np.float32), np.arange(30), options, 1)
 
 
 def test_a_layout_turns_on_numbas_disk_cache_for_umap():

@@ -48,3 +48,13 @@ def test_chunked_import_equals_the_array_import(lite0, tmp_path):
     assert [s["rows"] for s in b.manifest["shards"]] == [10, 10, 5]
     assert len(b.image_ids) == 25 and (tmp_path / "chunks" / collect.IMAGE_IDS).exists()
     assert "image_ids" not in __import__("json").loads((tmp_path / "chunks" / collect.MANIFEST).read_text())
+
+
+def test_rows_are_saved_as_taken(tmp_path, monkeypatch):
+    """A block written for a worker holds the rows at its indices, from an array or from shards."""
+    monkeypatch.setattr(rows, "SAVE_CHUNK", 3)  # gathered in several chunks
+    x = np.random.default_rng(1).normal(size=(50, 3)).astype(np.float32)
+    indices = np.array([3, 19, 20, 21, 40, 49, 0, 34])
+    for source in (x, _sharded(tmp_path, np.split(x, [20, 35]))):
+        rows.save(source, indices, str(tmp_path / "block.npy"))
+        np.testing.assert_array_equal(np.load(tmp_path / "block.npy"), x[indices])
