@@ -69,7 +69,8 @@ def layout(vectors: Rows, method: str = "umap", *, n_neighbors: int = 50, min_di
     UMAP (the article's choice: 50 neighbors, min_dist 0.05, cosine) is fitted on at most
     ``fit_sample`` rows and places the rest with ``transform`` in fixed blocks of rows (the same
     result however they are run), saved under ``parts_dir`` when given so a killed run resumes,
-    and run by ``workers`` processes. t-SNE (scikit-learn) embeds all rows, so keep N moderate
+    and run by ``workers`` light processes (with more than one, the fit runs in one too, so this
+    process never holds UMAP's working memory). t-SNE (scikit-learn) embeds all rows, so keep N moderate
     with it. ``vectors``: an array or a :class:`~lucid_atlas.atlas.rows.ShardedRows`.
     """
     if method not in METHODS:
