@@ -69,9 +69,9 @@ def layout(vectors: Rows, method: str = "umap", *, n_neighbors: int = 50, min_di
     UMAP (the article's choice: 50 neighbors, min_dist 0.05, cosine) is fitted on at most
     ``fit_sample`` rows and places the rest with ``transform`` in fixed blocks of rows (the same
     result however they are run), saved under ``parts_dir`` when given so a killed run resumes,
-    and run by ``workers`` light processes (with more than one, the fit runs in one too, so this
-    process never holds UMAP's working memory). t-SNE (scikit-learn) embeds all rows, so keep N moderate
-    with it. ``vectors``: an array or a :class:`~lucid_atlas.atlas.rows.ShardedRows`.
+    and, with ``workers`` > 1, run by that many light processes after a light process of its own
+    fitted UMAP (this process then never holds UMAP's working memory). t-SNE (scikit-learn) embeds
+    all rows, so keep N moderate with it. ``vectors``: an array or a :class:`~lucid_atlas.atlas.rows.ShardedRows`.
     """
     if method not in METHODS:
         raise ValueError(f"layout method must be one of {', '.join(METHODS)}, got '{method}'")
