@@ -167,15 +167,22 @@ def resize_to(height: int, width: int) -> Transform:
     return Geometric(sample, f"resize_to({height}, {width})")
 
 
+@tf.function(jit_compile=True)
+def _over(images: tf.Tensor, background: tf.Tensor) -> tf.Tensor:
+    """RGBA images [B, H, W, 4] over backgrounds [B, 1, 1, 3] -> RGB; one XLA kernel each way (the
+    broadcasts' gradients cost 7.5 ms a step at batch 32, 80 px, as TensorFlow ops; 2.2 ms fused)."""
+    rgb, a = tf.split(images, [3, 1], axis=-1)
+    return a * rgb + (1 - a) * background
+
+
 def collapse_alpha_random(sd: float = 0.5) -> Transform:
     """RGBA to RGB over random-color backgrounds, so transparency means 'doesn't matter'."""
     def collapsed(images, seed):
         if images.shape[-1] != 4:
             return images
-        rgb, a = tf.split(images, [3, 1], axis=-1)  # a split's gradient is a concat; slices' cost ms a step
-        seeds = rng.batch_seeds(seed, tf.shape(rgb)[0])
+        seeds = rng.batch_seeds(seed, tf.shape(images)[0])
         background = tf.clip_by_value(0.5 + sd * rng.normal(seeds, [1, 1, 3]), 0.0, 1.0)
-        return a * rgb + (1 - a) * background
+        return _over(images, background)
     collapsed.collapses_alpha = True  # the renderer then leaves RGBA to the transforms before it
     return collapsed
 
