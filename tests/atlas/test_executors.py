@@ -1,4 +1,4 @@
-"""The Ray executor gives the same activations and the same atlas as the local one (2 workers)."""
+"""Executors: Ray gives the same activations and atlas as the local one (2 workers); local streams side by side."""
 
 from __future__ import annotations
 
@@ -196,3 +196,28 @@ def test_icon_batches_are_shared_evenly_among_streams():
     assert _cells_per_batch(65, 32, 1) == 32  # one stream: the batches --batch asks for
     assert _cells_per_batch(57, 32, 2) == 32  # two batches for two streams: as asked too
     assert _cells_per_batch(1, 32, 4) == 1
+
+
+def test_rgba_icon_batches_traced_at_once_in_two_streams(lite0, tmp_path):
+    """Two batches of the default (RGBA) icons traced and rendered side by side, as the atlas's
+    streams run them, both finish: no XLA function of the alpha composite or the opacity penalty is
+    shared between their graphs (a shared one broke their gradients while both traced)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lucid_atlas.atlas.render import IconJob, IconRenderer
+
+    layer = "block12_expanded"
+    rng = np.random.default_rng(0)
+    settings = IconSettings(size=32, batch=2, steps=18)
+    start = threading.Barrier(2)
+
+    def batch(k):
+        cells = tuple((k, i, rng.normal(size=lite0.layer(layer).depth).astype(np.float32)) for i in range(2))
+        job = IconJob(k, layer, cells, str(tmp_path / f"batch{k}"), settings, None)
+        start.wait()  # both trace their render at once
+        return IconRenderer()(lite0, job)
+
+    for attempt in range(2):
+        with ThreadPoolExecutor(2) as threads:
+            assert [len(paths) for paths in threads.map(batch, [2 * attempt, 2 * attempt + 1])] == [2, 2]
