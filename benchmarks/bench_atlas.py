@@ -107,14 +107,19 @@ def _seconds_per_call(fn, calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def _gradient_time(fn, variables, calls: int) -> float:
-    """Seconds of one forward+backward of ``sum(fn()²)`` with respect to ``variables`` (compiled)."""
+def _gradient_fn(fn, variables):
+    """A compiled forward+backward of ``sum(fn()²)`` with respect to ``variables``."""
     @tf.function
     def run():
         with tf.GradientTape() as tape:
             loss = tf.reduce_sum(tf.square(tf.cast(fn(), tf.float32)))
         return tape.gradient(loss, variables)
-    return _seconds_per_call(run, calls)
+    return run
+
+
+def _gradient_time(fn, variables, calls: int) -> float:
+    """Seconds of one forward+backward of ``sum(fn()²)`` with respect to ``variables`` (compiled)."""
+    return _seconds_per_call(_gradient_fn(fn, variables), calls)
 
 
 class _IconStepTimer:
@@ -166,8 +171,8 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
     (the batch together): the compiled step and the model's share of it, the redirected-ReLU steps
     and the host work spread over the job; the other parts timed alone (forward+backward of each),
     transparency (or the border penalty) and the image operators as the difference they make to
-    the compiled step (variants timed in turns, fastest of ``rounds`` turns, so a slow spell hits
-    none)."""
+    the compiled step (variants and the bare model timed in turns, fastest of ``rounds`` turns, so
+    a slow spell hits none)."""
     b, size, views = settings.batch, settings.size, settings.views
     seeds = rng.per_image(tf.constant([0, 5], tf.int64), tf.range(b, dtype=tf.int64))
     chain = transform.compose(*settings.transform_list())
@@ -183,12 +188,14 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
         "image operators (blur every 4 steps)": _IconStepTimer(model, layer, dataclasses.replace(settings, blur=0.0),
                                                                job_steps),
     }
+    bare = _gradient_fn(lambda: acts(model_in), [model_in])
     fastest = {name: timer.plain() for name, timer in timers.items()}
-    for _ in range(rounds - 1):  # in turns: each round times every variant once
+    model_alone = _seconds_per_call(bare, calls)
+    for _ in range(rounds - 1):  # in turns: each round times every variant and the bare model once
         for name, timer in timers.items():
             fastest[name] = min(fastest[name], timer.plain())
+        model_alone = min(model_alone, _seconds_per_call(bare, calls))
     step = fastest.pop("full")
-    model_alone = _gradient_time(lambda: acts(model_in), [model_in], calls)
     job = timers["full"].job()
     n, k = settings.steps, job["redirected_steps"]
     per_step = {
