@@ -96,8 +96,9 @@ def _umap_layout(vectors: Rows, n_neighbors: int, min_dist: float, metric: str, 
     n = len(vectors)
     rng = np.random.default_rng(seed)
     fit_idx = np.sort(rng.choice(n, fit_sample, replace=False)) if fit_sample and n > fit_sample else np.arange(n)
-    options = dict(n_components=2, n_neighbors=min(n_neighbors, len(fit_idx) - 1), min_dist=min_dist,
-                   metric=metric, random_state=seed)
+    # plain Python values: a fit in a light process reads them as JSON
+    options = dict(n_components=2, n_neighbors=int(min(n_neighbors, len(fit_idx) - 1)), min_dist=float(min_dist),
+                   metric=str(metric), random_state=int(seed))
     rest = np.setdiff1d(np.arange(n), fit_idx)
     blocks = [rest[i:i + TRANSFORM_BLOCK] for i in range(0, len(rest), TRANSFORM_BLOCK)]
     todo = []  # (block, its saved file or None) for each block not placed in an earlier run
