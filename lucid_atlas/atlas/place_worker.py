@@ -60,9 +60,8 @@ def fit_into(folder: str) -> None:
     with open(os.path.join(folder, FIT_OPTIONS)) as f:
         options = json.load(f)
     reducer, xy = fit(np.load(os.path.join(folder, FIT_ROWS)), options)
-    with open(os.path.join(folder, REDUCER_FILE + ".tmp"), "wb") as f:
+    with open(os.path.join(folder, REDUCER_FILE), "wb") as f:  # read only after this process exits
         pickle.dump(reducer, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(os.path.join(folder, REDUCER_FILE + ".tmp"), os.path.join(folder, REDUCER_FILE))
     np.save(os.path.join(folder, FIT_XY), xy)
 
 

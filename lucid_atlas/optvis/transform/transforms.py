@@ -171,11 +171,13 @@ def _over(images: tf.Tensor, background: tf.Tensor) -> tf.Tensor:
     """RGBA images [B, H, W, 4] over backgrounds [B, 1, 1, 3] -> RGB; one XLA kernel each way (the
     broadcasts' gradients cost 7.5 ms a step at batch 32, 80 px, as TensorFlow ops; 2.2 ms fused).
     A new XLA function for each graph it is traced into: one shared by renders traced at once in
-    several threads (the atlas's streams) breaks their gradients."""
+    several threads (the atlas's streams) breaks their gradients. Called eagerly (a value read
+    outside a render), plain ops: there is no graph to fuse, and compiling would cost every call."""
     def over(images, background):
         rgb, a = tf.split(images, [3, 1], axis=-1)
         return a * rgb + (1 - a) * background
-    return tf.function(over, jit_compile=True)(images, background)
+    fused = over if tf.executing_eagerly() else tf.function(over, jit_compile=True)
+    return fused(images, background)
 
 
 def collapse_alpha_random(sd: float = 0.5) -> Transform:
