@@ -176,8 +176,20 @@ def _banded_warp(images, transforms, output_shape, fill_value: float, interpolat
 def _gathered_warp(images, transforms, output_shape, fill_value: float, interpolation: str) -> tf.Tensor:
     """:func:`gather_warp`, forward and backward."""
     return _with_inverse_warp_gradient(
-        lambda x, t, shape, fill: gather_warp(x, t, shape, fill, interpolation),
+        lambda x, t, shape, fill: _fused_gather_warp(x, t, shape, fill, interpolation),
         images, transforms, output_shape, fill_value)
+
+
+def _fused_gather_warp(images, transforms, output_shape, fill_value: float, interpolation: str) -> tf.Tensor:
+    """:func:`gather_warp` as one XLA kernel when traced into a graph (its index arithmetic and taps
+    as TensorFlow ops cost 3.0 ms forward+backward at batch 32, 80 px, the icons' wide transforms;
+    1.7 ms fused), with the same values; compiled once per output size, read when it runs. A new
+    XLA function for each graph, as :func:`~lucid_atlas.optvis.transform.transforms._over`.
+    Eagerly, or inside a step compiled whole by XLA already: the plain ops."""
+    if tf.executing_eagerly() or _GATHER_WARP.get():
+        return gather_warp(images, transforms, output_shape, fill_value, interpolation)
+    fused = tf.function(lambda x, t, size: gather_warp(x, t, size, fill_value, interpolation), jit_compile=True)
+    return fused(images, transforms, tf.convert_to_tensor(output_shape, tf.int32))
 
 
 def _projective(images, transforms, output_shape, fill_value: float, interpolation: str = "BILINEAR") -> tf.Tensor:
