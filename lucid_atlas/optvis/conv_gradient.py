@@ -24,10 +24,18 @@ from tensorflow.python.ops import nn_grad  # TensorFlow's own Conv2D gradient, f
 CONV2D_GRADIENT = "LucidAtlasConv2D"
 
 
+def _ungrouped(op) -> bool:
+    """The kernel reads every input channel (a grouped convolution's kernel reads a group's)."""
+    x, kernel = op.inputs
+    return x.shape.rank == 4 and kernel.shape.rank == 4 and x.shape[3] is not None and x.shape[3] == kernel.shape[2]
+
+
 def _is_pointwise(op) -> bool:
-    """A 1×1, stride-1, dilation-1, unpadded NHWC convolution: a matrix product over channels."""
+    """A 1×1, stride-1, dilation-1, unpadded, ungrouped NHWC convolution: a matrix product over channels."""
     kernel = op.inputs[1].shape
     if kernel.rank != 4 or kernel[0] != 1 or kernel[1] != 1 or kernel[2] is None or kernel[3] is None:
+        return False
+    if not _ungrouped(op):
         return False
     if op.get_attr("data_format") not in (b"NHWC", "NHWC"):
         return False
@@ -41,10 +49,12 @@ MAX_IMAGE_CHANNELS = 4  # gray, RGB, RGBA: the convolutions that see the image i
 
 
 def _is_image_conv(op, grad) -> bool:
-    """An NHWC convolution (dilation 1, SAME or VALID, square strides) of at most
+    """An ungrouped NHWC convolution (dilation 1, SAME or VALID, square strides) of at most
     ``MAX_IMAGE_CHANNELS`` channels, whose input and output sizes are known when traced."""
     x, kernel = op.inputs
     if not (kernel.shape.is_fully_defined() and x.shape[1:3].is_fully_defined() and grad.shape[1:3].is_fully_defined()):
+        return False
+    if not _ungrouped(op):
         return False
     strides = list(op.get_attr("strides"))
     padding = op.get_attr("padding")

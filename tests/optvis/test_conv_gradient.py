@@ -77,6 +77,25 @@ def test_image_convolution_gradient_equals_tensorflows(size, kernel, stride, pad
     assert _graph_ops(fast_fn).count("Conv2DBackpropInput") == 0 < _graph_ops(stock_fn).count("Conv2DBackpropInput")
 
 
+@pytest.mark.parametrize("kernel,groups", [(1, 2), (3, 4)])
+def test_grouped_convolutions_keep_tensorflows_gradient(kernel, groups):
+    """A grouped convolution's kernel reads a group's channels (here 4 and 2): not a matrix product over all of
+    them, nor an image convolution, so TensorFlow's own gradient (it was a shape error before)."""
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.normal(size=(1, 8, 8, 8)), tf.float32)
+    weights = tf.constant(rng.normal(size=(kernel, kernel, 8 // groups, 8)), tf.float32)
+
+    def gradient(overrides):
+        @tf.function
+        def run(x):
+            with tf.compat.v1.get_default_graph().gradient_override_map(overrides):
+                y = tf.nn.conv2d(x, weights, 1, "SAME")
+            return tf.gradients(tf.reduce_sum(y * y), x)[0]
+        return run(x).numpy()
+
+    np.testing.assert_array_equal(gradient(CONV_OVERRIDES), gradient({}))
+
+
 def test_render_steps_use_the_fast_gradients():
     model = _mixed_convs_model()
     p = param.image(16, fft=False, decorrelate=False, seed=0)
