@@ -21,6 +21,8 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorflow.python.ops import nn_grad  # TensorFlow's own Conv2D gradient, for every other case
 
+from .fused import fused
+
 CONV2D_GRADIENT = "LucidAtlasConv2D"
 
 
@@ -64,6 +66,12 @@ def _is_image_conv(op, grad) -> bool:
             and strides[0] == strides[3] == 1 and strides[1] == strides[2])
 
 
+def _times_kernel_t(grad: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """Every output pixel's gradient times the transposed kernel [kh, kw, in, out]: [pixels, kh·kw·in]."""
+    depth_out = int(kernel.shape[3])
+    return tf.matmul(tf.reshape(grad, [-1, depth_out]), tf.reshape(kernel, [-1, depth_out]), transpose_b=True)
+
+
 def _leading_pad(size: int, out: int, stride: int, k: int, same: bool) -> int:
     """Rows (or columns) TensorFlow pads before the input for this convolution."""
     return max((out - 1) * stride + k - size, 0) // 2 if same else 0
@@ -102,29 +110,21 @@ def overlap_add(cols: tf.Tensor, image_hw: tuple[int, int], kernel_hw: tuple[int
 
 def _image_conv_input_grad(op, grad) -> tf.Tensor:
     """The input gradient of an image convolution: ``grad @ kernelᵀ`` into patch columns (a
-    MatMul), then :func:`overlap_add` as one XLA kernel (a new XLA function for each graph, as the
-    alpha composite's; plain ops when called eagerly)."""
+    MatMul), then :func:`overlap_add` as one XLA kernel (:func:`~lucid_atlas.optvis.fused.fused`)."""
     x, kernel = op.inputs
-    kh, kw, depth_in, depth_out = (int(d) for d in kernel.shape)
+    kh, kw, depth_in, _ = (int(d) for d in kernel.shape)
     stride = int(op.get_attr("strides")[1])
     same = op.get_attr("padding") in (b"SAME", "SAME")
     (h, w), (out_h, out_w) = x.shape[1:3], grad.shape[1:3]
     lead = (_leading_pad(h, out_h, stride, kh, same), _leading_pad(w, out_w, stride, kw, same))
-    cols = tf.matmul(tf.reshape(grad, [-1, depth_out]), tf.reshape(kernel, [kh * kw * depth_in, depth_out]),
-                     transpose_b=True)
-    cols = tf.reshape(cols, [-1, out_h, out_w, kh * kw, depth_in])
-
-    def add_up(cols):
-        return overlap_add(cols, (h, w), (kh, kw), stride, lead)
-    return (add_up if tf.executing_eagerly() else tf.function(add_up, jit_compile=True))(cols)
+    cols = tf.reshape(_times_kernel_t(grad, kernel), [-1, out_h, out_w, kh * kw, depth_in])
+    return fused(lambda cols: overlap_add(cols, (h, w), (kh, kw), stride, lead))(cols)
 
 
 def _pointwise_input_grad(op, grad) -> tf.Tensor:
     """The input gradient of a 1×1, stride-1 convolution: ``grad @ kernelᵀ`` (one MatMul)."""
     kernel = op.inputs[1]
-    depth_in, depth_out = int(kernel.shape[2]), int(kernel.shape[3])
-    flat = tf.matmul(tf.reshape(grad, [-1, depth_out]), tf.reshape(kernel, [depth_in, depth_out]), transpose_b=True)
-    return tf.reshape(flat, tf.concat([tf.shape(grad)[:3], [depth_in]], 0))
+    return tf.reshape(_times_kernel_t(grad, kernel), tf.concat([tf.shape(grad)[:3], [int(kernel.shape[2])]], 0))
 
 
 def _conv2d_grad(op, grad):

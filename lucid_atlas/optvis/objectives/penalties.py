@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
+from ..fused import fused
 from ..transform import gaussian_blur
 from .core import INPUT, Objective, ObjectiveLike, as_objective
 from .parts import _per_batch, _spatial_mean, _spatial_sum
@@ -103,11 +104,10 @@ def penalize_opacity(centre: float = 0.25) -> Objective:
 def _weighted_opacity(images: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
     """Each RGBA image's mean opacity weighed by ``weights`` [H, W] -> [B]; one XLA kernel each way
     (as TensorFlow ops, the alpha channel's split and its gradient's concat cost ~2.3 ms a step at
-    batch 32, 80 px). A new XLA function for each graph, plain ops eagerly, as ``transform._over``."""
+    batch 32, 80 px); plain ops eagerly (:func:`~lucid_atlas.optvis.fused.fused`)."""
     def weighted(images, weights):
         return tf.reduce_mean(images[..., 3] * weights, axis=[1, 2])
-    fused = weighted if tf.executing_eagerly() else tf.function(weighted, jit_compile=True)
-    return fused(images, weights)
+    return fused(weighted)(images, weights)
 
 
 def relative_to(term: ObjectiveLike, reference: ObjectiveLike, floor: float = 1e-3) -> Objective:

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from .. import rng
+from ..fused import fused
 from .warp import Geometric, _affine, _projective, _translation, warp_chain
 
 Transform = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
@@ -169,15 +170,12 @@ def resize_to(height: int, width: int) -> Transform:
 
 def _over(images: tf.Tensor, background: tf.Tensor) -> tf.Tensor:
     """RGBA images [B, H, W, 4] over backgrounds [B, 1, 1, 3] -> RGB; one XLA kernel each way (the
-    broadcasts' gradients cost 7.5 ms a step at batch 32, 80 px, as TensorFlow ops; 2.2 ms fused).
-    A new XLA function for each graph it is traced into: one shared by renders traced at once in
-    several threads (the atlas's streams) breaks their gradients. Called eagerly (a value read
-    outside a render), plain ops: there is no graph to fuse, and compiling would cost every call."""
+    broadcasts' gradients cost 7.5 ms a step at batch 32, 80 px, as TensorFlow ops; 2.2 ms fused);
+    plain ops eagerly (:func:`~lucid_atlas.optvis.fused.fused`)."""
     def over(images, background):
         rgb, a = tf.split(images, [3, 1], axis=-1)
         return a * rgb + (1 - a) * background
-    fused = over if tf.executing_eagerly() else tf.function(over, jit_compile=True)
-    return fused(images, background)
+    return fused(over)(images, background)
 
 
 def collapse_alpha_random(sd: float = 0.5) -> Transform:

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import tensorflow as tf
 
 from .. import rng
+from ..fused import fused
 
 
 # An affine step maps output pixel (x, y, 1) to input pixel coordinates: one 3×3 float matrix
@@ -183,13 +184,13 @@ def _gathered_warp(images, transforms, output_shape, fill_value: float, interpol
 def _fused_gather_warp(images, transforms, output_shape, fill_value: float, interpolation: str) -> tf.Tensor:
     """:func:`gather_warp` as one XLA kernel when traced into a graph (its index arithmetic and taps
     as TensorFlow ops cost 3.0 ms forward+backward at batch 32, 80 px, the icons' wide transforms;
-    1.7 ms fused), with the same values; compiled once per output size, read when it runs. A new
-    XLA function for each graph, as :func:`~lucid_atlas.optvis.transform.transforms._over`.
-    Eagerly, or inside a step compiled whole by XLA already: the plain ops."""
-    if tf.executing_eagerly() or _GATHER_WARP.get():
+    1.7 ms fused), with the same values; compiled once per output size, read when it runs. Eagerly
+    (:func:`~lucid_atlas.optvis.fused.fused`), or inside a step compiled whole by XLA already: the
+    plain ops."""
+    if _GATHER_WARP.get():
         return gather_warp(images, transforms, output_shape, fill_value, interpolation)
-    fused = tf.function(lambda x, t, size: gather_warp(x, t, size, fill_value, interpolation), jit_compile=True)
-    return fused(images, transforms, tf.convert_to_tensor(output_shape, tf.int32))
+    fused_warp = fused(lambda x, t, size: gather_warp(x, t, size, fill_value, interpolation))
+    return fused_warp(images, transforms, tf.convert_to_tensor(output_shape, tf.int32))
 
 
 def _projective(images, transforms, output_shape, fill_value: float, interpolation: str = "BILINEAR") -> tf.Tensor:
