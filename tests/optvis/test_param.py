@@ -91,3 +91,23 @@ def test_a_fourier_image_round_trips_and_enlarges(h, w):
     np.testing.assert_allclose(param.fourier_to_raw(param.raw_to_fourier(raw, 1.25), h, w, 1.25), raw, atol=1e-6)
     big = param.fourier_to_raw(param.enlarge_fourier(value, h, w, 2 * h, 2 * w, 1.25), 2 * h, 2 * w, 1.25).numpy()
     np.testing.assert_allclose(big, tf.image.resize(raw, (2 * h, 2 * w), "bicubic").numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("w,h", [(20, 16), (15, 13)])
+def test_the_fused_fourier_image_equals_the_plain_one_in_a_graph(w, h):
+    """Inside a traced step the compiled param (its scaled spectrum and finish as XLA kernels) gives
+    the plain ops' image and gradient, odd widths included."""
+    fused_p = param.image(w, h, batch=2, seed=3)
+    plain = param.image(w, h, batch=2, seed=3, jit_compile=False)
+    weights = tf.random.stateless_normal([2, h, w, 3], [1, 2])
+
+    @tf.function
+    def image_and_gradient(p):
+        with tf.GradientTape() as tape:
+            img = p()
+            loss = tf.reduce_sum(img * weights)
+        return img, tape.gradient(loss, p.image_variable)
+
+    for got, want in zip(image_and_gradient(fused_p), image_and_gradient(plain)):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    assert np.abs(image_and_gradient(fused_p)[1].numpy()).max() > 0
