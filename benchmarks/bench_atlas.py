@@ -149,6 +149,7 @@ class _IconStepTimer:
     def job(self) -> dict:
         """Seconds of a redirected step, and the host work of one whole job."""
         k = self.compiled.relu_gradient_steps
+        os.makedirs(self.folder, exist_ok=True)
         self.compiled.restart(1)
         start = time.perf_counter()
         self.compiled.step(k)
@@ -169,10 +170,10 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
                       rounds: int = 5) -> dict:
     """Where an icon step's time goes, in ms per step of a whole ``settings.steps``-step icon job
     (the batch together): the compiled step and the model's share of it, the redirected-ReLU steps
-    and the host work spread over the job; the other parts timed alone (forward+backward of each),
-    transparency (or the border penalty) and the image operators as the difference they make to
-    the compiled step (variants and the bare model timed in turns, fastest of ``rounds`` turns, so
-    a slow spell hits none)."""
+    and the host work spread over the job (the lesser of two jobs); the other parts timed alone
+    (forward+backward of each), transparency (or the border penalty) and the image operators as the
+    difference they make to the compiled step (variants and the bare model timed in turns, fastest
+    of ``rounds`` turns, so a slow spell hits none)."""
     b, size, views = settings.batch, settings.size, settings.views
     seeds = rng.per_image(tf.constant([0, 5], tf.int64), tf.range(b, dtype=tf.int64))
     chain = transform.compose(*settings.transform_list())
@@ -196,7 +197,8 @@ def profile_icon_step(model, layer: str, settings: IconSettings, job_steps: int 
             fastest[name] = min(fastest[name], timer.plain())
         model_alone = min(model_alone, _seconds_per_call(bare, calls))
     step = fastest.pop("full")
-    job = timers["full"].job()
+    jobs = [timers["full"].job() for _ in range(2)]  # the lesser of two: one job is a single timing
+    job = {key: min(j[key] for j in jobs) for key in jobs[0]}
     n, k = settings.steps, job["redirected_steps"]
     per_step = {
         "compiled step": step,
