@@ -169,13 +169,11 @@ def _fft_planes(shape: Sequence[int], sd: float | None, decay_power: float, seed
     scale = tf.constant(_spectrum_scale(h, w, decay_power))
 
     def scaled(value: tf.Tensor) -> tf.Tensor:
-        return tf.complex(value[0] * scale, value[1] * scale)
+        real, imag = tf.unstack(value)  # unstack's gradient is a stack; slicing's is far slower
+        return tf.complex(real * scale, imag * scale)
 
     def planes() -> tf.Tensor:
-        if jit_compile:
-            return _complex_to_planes(fused(scaled)(spectrum), h, w)
-        real, imag = tf.unstack(spectrum)  # unstack's gradient is a stack; slicing's is far slower
-        return _spectrum_to_planes(real, imag, scale, h, w)
+        return _complex_to_planes((fused(scaled) if jit_compile else scaled)(spectrum), h, w)
 
     return spectrum, planes
 
