@@ -6,7 +6,9 @@ library runs ``warmup + steps`` steps in one run, timed at every ``steps / 4`` a
 and the rate is the best of those intervals, so tracing is not counted (Xplique's steps are
 stamped by its optimizer, as its loop is Python). Every engine runs once per round, back to back, and
 ratios are medians of per-round ratios, so slow spells of this shared machine hit both sides of a
-ratio alike. Prints a human summary and, with ``--json``, one JSON line last. Xplique is
+ratio alike. ``step_breakdown`` times our step with parts removed (transforms, the Fourier image),
+the model's forward+backward alone, and Xplique, in turns: what 2× Xplique leaves beside the model.
+Prints a human summary and, with ``--json``, one JSON line last. Xplique is
 optional (``make bench`` installs it); without it its figures are null.
 
     python benchmarks/bench_render.py --json
@@ -117,6 +119,60 @@ def paired_ratio(model, size: int, rounds: int = 8, chunk: int = 10) -> dict:
             "bare_median_per_s": round(float(np.median([b for _, b in pairs])), 2)}
 
 
+def step_breakdown(model, size: int, rounds: int = 4, chunk: int = 20) -> dict:
+    """ms per step of our compiled step and of parts of it removed in turn, against Xplique's step.
+
+    Variants (batch 1, same layer and channel): the full step (Fourier image, Lucid's transforms);
+    without the transforms; with plain pixels instead of the Fourier image, without transforms; and
+    the model's forward+backward alone with our gradients, in the same compiled loop. Each round
+    times every variant, the bare stock forward+backward and Xplique once; medians of the rounds.
+    ``xplique_half_ms`` is the step time 2× Xplique's rate allows; ``left_for_the_rest_ms`` what
+    that leaves beside the model alone for the parameterization, transforms and Adam.
+    """
+    from lucid_atlas.optvis import optimizers, transform
+    from lucid_atlas.optvis.conv_gradient import CONV_OVERRIDES
+
+    def compiled_step(transforms, fft=True):
+        p = param.image(size, fft=fft)
+        opt = optimizers.Adam(0.05)
+        opt.build(p.trainable_variables)
+        step = render.make_step(model, objectives.channel(LAYER, CHANNEL), p, opt, transforms)
+        return lambda n: step(n)[0]
+
+    x = tf.Variable(tf.random.uniform((1, size, size, 3)))
+
+    @tf.function
+    def model_alone(n):
+        def body(i, total):
+            acts = model.activations(x, [LAYER], gradient_overrides=CONV_OVERRIDES)[LAYER]
+            loss = tf.reduce_mean(acts[..., CHANNEL])
+            grad = tf.gradients(loss, x)[0]
+            with tf.control_dependencies([x.assign_sub(0.0 * grad)]):  # the gradient is computed and used
+                return i + 1, total + loss
+        return tf.while_loop(lambda i, _: i < n, body, (0, 0.0))[1]
+
+    variants = {"full_step": compiled_step(transform.standard_transforms()),
+                "no_transforms": compiled_step([]),
+                "pixel_param_no_transforms": compiled_step([], fft=False),
+                "model_alone_our_gradients": model_alone}
+    for fn in variants.values():
+        fn(tf.constant(5)).numpy()
+    times: dict[str, list[float]] = {key: [] for key in [*variants, "bare_stock", "xplique"]}
+    for _ in range(rounds):
+        for key, fn in variants.items():
+            start = time.perf_counter()
+            fn(tf.constant(chunk)).numpy()
+            times[key].append(1e3 * (time.perf_counter() - start) / chunk)
+        times["bare_stock"].append(1e3 / bare_rate(model, size, 2 * chunk, 10))
+        rate = xplique_rate(model, size, 2 * chunk, 20)
+        times["xplique"].append(1e3 / rate if rate else float("nan"))
+    out = {f"{key}_ms": round(float(np.median(v)), 2) for key, v in times.items()}
+    if not np.isnan(out["xplique_ms"]):
+        out["xplique_half_ms"] = round(out["xplique_ms"] / 2, 2)
+        out["left_for_the_rest_ms"] = round(out["xplique_half_ms"] - out["model_alone_our_gradients_ms"], 2)
+    return out
+
+
 def xplique_rate(model, size: int, steps: int, warmup: int, matched: bool = False) -> float | None:
     """Steady-state steps/s of Xplique's features_visualizations.optimize, or None if absent.
 
@@ -189,6 +245,7 @@ def main(argv=None) -> int:
                "ours_vs_bare": ratio("ours", "bare"),
                "ours_vs_bare_per_round": [round(r["ours"] / r["bare"], 3) for r in rounds],
                "paired_step_vs_bare": paired_ratio(model, size),
+               "step_breakdown": step_breakdown(model, size),
                "ours_vs_xplique": ratio("ours", "xplique"),
                "ours_vs_xplique_per_round": ([round(r["ours"] / r["xplique"], 3) for r in rounds]
                                              if rounds[0]["xplique"] else None),
@@ -197,6 +254,7 @@ def main(argv=None) -> int:
         results["sizes"][str(size)] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}
         paired = row["paired_step_vs_bare"]["median_ratio"]
         print(f"{size}px: paired step/bare median ratio {paired:.2f}", file=sys.stderr)
+        print(f"{size}px: ms per step {row['step_breakdown']}", file=sys.stderr)
         print(f"{size}px: ours {row['ours_steps_per_s']:.2f} steps/s, bare {row['bare_fwd_bwd_per_s']:.2f}/s "
               f"({row['ours_vs_bare']:.2f}x), xplique {row['xplique_steps_per_s'] or float('nan'):.2f} steps/s "
               f"({(row['ours_vs_xplique'] or float('nan')):.2f}x); without transforms ours "
