@@ -92,14 +92,30 @@ SAVE_CHUNK = 16384  # rows gathered at a time when rows are written to a file
 
 def save(rows: Rows, indices, path: str) -> None:
     """Write the rows at ``indices`` (float32 [len(indices), depth]) to a local ``.npy`` file,
-    gathered a chunk at a time: a block of a sharded collection is never whole in memory."""
+    gathered a shard or a chunk at a time: a block of a sharded collection is never whole in memory.
+    Sorted indices (a layout's blocks) read each shard they touch once."""
     indices = np.asarray(indices, np.int64)
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
               "shape": (len(indices), rows.shape[1])}
     with open(path, "wb") as f:
         np.lib.format.write_array_header_1_0(f, header)
-        for start in range(0, len(indices), SAVE_CHUNK):
-            f.write(np.ascontiguousarray(take(rows, indices[start:start + SAVE_CHUNK])).data)
+        for part in _saved_parts(rows, indices):
+            f.write(np.ascontiguousarray(part).data)
+
+
+def _saved_parts(rows: Rows, indices: np.ndarray) -> Iterator[np.ndarray]:
+    """The rows at ``indices`` in order, as consecutive float32 parts: one per shard touched when
+    the indices of a sharded collection are sorted, else chunks of ``SAVE_CHUNK`` rows."""
+    if isinstance(rows, ShardedRows) and np.all(indices[1:] >= indices[:-1]):
+        shard_of = np.searchsorted(rows.offsets, indices, side="right") - 1
+        cuts = np.flatnonzero(np.diff(shard_of)) + 1
+        for run in np.split(np.arange(len(indices)), cuts):
+            if len(run):
+                k = int(shard_of[run[0]])
+                yield rows.shard(k)[indices[run] - rows.offsets[k]]
+        return
+    for start in range(0, len(indices), SAVE_CHUNK):
+        yield take(rows, indices[start:start + SAVE_CHUNK])
 
 
 def count_nonfinite(rows: Rows) -> int:

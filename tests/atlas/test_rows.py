@@ -58,3 +58,22 @@ def test_rows_are_saved_as_taken(tmp_path, monkeypatch):
     for source in (x, _sharded(tmp_path, np.split(x, [20, 35]))):
         rows.save(source, indices, str(tmp_path / "block.npy"))
         np.testing.assert_array_equal(np.load(tmp_path / "block.npy"), x[indices])
+
+
+def test_sorted_rows_are_saved_reading_each_shard_once(tmp_path, monkeypatch):
+    """A layout's block (sorted indices) is written from one read of each shard it touches."""
+    monkeypatch.setattr(rows, "SAVE_CHUNK", 3)  # chunks would read shards 0 and 1 twice
+    x = np.random.default_rng(2).normal(size=(50, 3)).astype(np.float32)
+    sharded = _sharded(tmp_path, np.split(x, [20, 35]))
+    reads = []
+    shard = sharded.shard
+    monkeypatch.setattr(sharded, "shard", lambda k: reads.append(k) or shard(k))
+    indices = np.array([0, 1, 2, 19, 22, 22, 34, 36, 49])
+    rows.save(sharded, indices, str(tmp_path / "block.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "block.npy"), x[indices])
+    assert reads == [0, 1, 2]
+    rows.save(sharded, indices[2:6], str(tmp_path / "inner.npy"))  # within two shards
+    np.testing.assert_array_equal(np.load(tmp_path / "inner.npy"), x[indices[2:6]])
+    assert reads == [0, 1, 2, 0, 1]
+    rows.save(sharded, np.array([], np.int64), str(tmp_path / "empty.npy"))
+    assert np.load(tmp_path / "empty.npy").shape == (0, 3)
