@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from lucid_atlas import models  # noqa: E402
-from lucid_atlas.optvis import objectives, param, render  # noqa: E402
+from lucid_atlas.optvis import objectives, optimizers, param, render, transform  # noqa: E402
 
 LAYER, CHANNEL = "block9_expanded", 17
 
@@ -76,18 +76,21 @@ def bare_rate(model, size: int, steps: int, warmup: int) -> float:
     return best
 
 
+def compiled_step(model, size: int, transforms, fft: bool = True) -> render.Step:
+    """Our compiled batch-1 render step for the benchmark's channel: Fourier (or pixel) image, Adam(0.05)."""
+    p = param.image(size, fft=fft)
+    opt = optimizers.Adam(0.05)
+    opt.build(p.trainable_variables)
+    return render.make_step(model, objectives.channel(LAYER, CHANNEL), p, opt, transforms)
+
+
 def paired_ratio(model, size: int, rounds: int = 8, chunk: int = 10) -> dict:
     """Our compiled render step vs the bare forward+backward, alternating chunks of steps.
 
     Both run in the same seconds of machine time, so load from elsewhere hits them alike; the
     median of the per-round ratios is reported.
     """
-    from lucid_atlas.optvis import optimizers, transform
-
-    p = param.image(size)
-    opt = optimizers.Adam(0.05)
-    opt.build(p.trainable_variables)
-    step = render.make_step(model, objectives.channel(LAYER, CHANNEL), p, opt, transform.standard_transforms())
+    step = compiled_step(model, size, transform.standard_transforms())
     keras_model = model.info["keras_model"]
     tap = tf.keras.Model(keras_model.inputs, keras_model.get_layer(LAYER).output)
     x = tf.Variable(tf.random.uniform((1, size, size, 3)))
@@ -129,14 +132,10 @@ def step_breakdown(model, size: int, rounds: int = 4, chunk: int = 20) -> dict:
     ``xplique_half_ms`` is the step time 2× Xplique's rate allows; ``left_for_the_rest_ms`` what
     that leaves beside the model alone for the parameterization, transforms and Adam.
     """
-    from lucid_atlas.optvis import optimizers, transform
     from lucid_atlas.optvis.conv_gradient import CONV_OVERRIDES
 
-    def compiled_step(transforms, fft=True):
-        p = param.image(size, fft=fft)
-        opt = optimizers.Adam(0.05)
-        opt.build(p.trainable_variables)
-        step = render.make_step(model, objectives.channel(LAYER, CHANNEL), p, opt, transforms)
+    def last_values(transforms, fft=True):
+        step = compiled_step(model, size, transforms, fft)
         return lambda n: step(n)[0]
 
     x = tf.Variable(tf.random.uniform((1, size, size, 3)))
@@ -151,9 +150,9 @@ def step_breakdown(model, size: int, rounds: int = 4, chunk: int = 20) -> dict:
                 return i + 1, total + loss
         return tf.while_loop(lambda i, _: i < n, body, (0, 0.0))[1]
 
-    variants = {"full_step": compiled_step(transform.standard_transforms()),
-                "no_transforms": compiled_step([]),
-                "pixel_param_no_transforms": compiled_step([], fft=False),
+    variants = {"full_step": last_values(transform.standard_transforms()),
+                "no_transforms": last_values([]),
+                "pixel_param_no_transforms": last_values([], fft=False),
                 "model_alone_our_gradients": model_alone}
     for fn in variants.values():
         fn(tf.constant(5)).numpy()
